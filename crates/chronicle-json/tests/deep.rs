@@ -1,0 +1,172 @@
+//! Deeply nested input must give clean errors or work, never overflow the
+//! stack. Each test runs on a thread with a deliberately small stack
+//! (PostgreSQL's default max_stack_depth is 2 MB); an overflow would abort
+//! the whole test binary.
+
+use chronicle_json::{
+    apply_patch, canonical_string, checksum, depth, diff, json_equal, merge_patch, parse,
+    JsonError, PatchError, Value, MAX_DEPTH,
+};
+
+/// 2 MiB, the default of PostgreSQL's max_stack_depth.
+const SMALL_STACK: usize = 2 << 20;
+
+fn on_small_stack(stack_size: usize, test: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(stack_size)
+        .spawn(test)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// Drops a value of any depth without recursion (serde_json's Drop recurses).
+fn dismantle(value: Value) {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => pending.extend(map.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+}
+
+/// `{"a":[{"a":[ … "leaf" … ]}]}` with `levels` containers.
+fn nested_text(levels: usize, leaf: &str) -> String {
+    let mut text = String::new();
+    for level in 0..levels {
+        text.push_str(if level % 2 == 0 { "{\"a\":" } else { "[" });
+    }
+    text.push_str(leaf);
+    for level in (0..levels).rev() {
+        text.push(if level % 2 == 0 { '}' } else { ']' });
+    }
+    text
+}
+
+#[test]
+fn nesting_beyond_max_depth_is_a_clean_error() {
+    on_small_stack(SMALL_STACK, || {
+        let inputs = [
+            format!("{}{}", "[".repeat(10_000), "]".repeat(10_000)),
+            nested_text(10_000, "1"),
+            "{\"a\":".repeat(10_000),
+            "[".repeat(1_000_000),
+            format!("[1, \"[[[[\", {}", "[".repeat(MAX_DEPTH)),
+            nested_text(MAX_DEPTH + 1, "null"),
+            format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1)),
+        ];
+        for text in inputs {
+            assert_eq!(parse(&text), Err(JsonError::TooDeep), "{}…", &text[..20]);
+        }
+        assert_eq!(
+            JsonError::TooDeep.to_string(),
+            format!("JSON value is nested more than {MAX_DEPTH} levels deep")
+        );
+        // Brackets inside strings do not count.
+        let text = format!("[\"{}\"]", "[".repeat(100_000));
+        assert_eq!(depth(&parse(&text).unwrap()), 1);
+    });
+}
+
+#[test]
+fn documents_at_max_depth_work_everywhere() {
+    on_small_stack(SMALL_STACK, || {
+        let doc = parse(&nested_text(MAX_DEPTH, "\"old\"")).unwrap();
+        let changed = parse(&nested_text(MAX_DEPTH, "\"new\"")).unwrap();
+        assert_eq!(depth(&doc), MAX_DEPTH);
+
+        let copy = parse(&nested_text(MAX_DEPTH, "\"old\"")).unwrap();
+        assert!(json_equal(&doc, &copy));
+        assert!(!json_equal(&doc, &changed));
+        assert_eq!(canonical_string(&doc), nested_text(MAX_DEPTH, "\"old\""));
+        assert_ne!(checksum(&doc), checksum(&changed));
+        // serde_json's own (recursive) serializer also copes at this depth.
+        assert!(json_equal(
+            &parse(&serde_json::to_string(&doc).unwrap()).unwrap(),
+            &doc
+        ));
+
+        let patch = diff(&doc, &changed);
+        assert_eq!(patch.as_array().unwrap().len(), 1);
+        assert!(json_equal(&apply_patch(&doc, &patch).unwrap(), &changed));
+        assert!(json_equal(
+            &apply_patch(&changed, &diff(&changed, &doc)).unwrap(),
+            &doc
+        ));
+        assert_eq!(diff(&doc, &copy), Value::Array(vec![]));
+
+        let objects = parse(&format!(
+            "{}1{}",
+            "{\"a\":".repeat(MAX_DEPTH),
+            "}".repeat(MAX_DEPTH)
+        ))
+        .unwrap();
+        let merged = merge_patch(&objects, &objects);
+        assert!(json_equal(&merged, &objects));
+        let removal = parse(&format!(
+            "{}null{}",
+            "{\"a\":".repeat(MAX_DEPTH),
+            "}".repeat(MAX_DEPTH)
+        ))
+        .unwrap();
+        assert_eq!(
+            canonical_string(&merge_patch(&objects, &removal)),
+            format!(
+                "{}{{}}{}",
+                "{\"a\":".repeat(MAX_DEPTH - 1),
+                "}".repeat(MAX_DEPTH - 1)
+            )
+        );
+    });
+}
+
+#[test]
+fn iterative_functions_accept_any_depth() {
+    on_small_stack(SMALL_STACK, || {
+        const LEVELS: usize = 200_000;
+        let build = |leaf: i32| {
+            let mut value = Value::from(leaf);
+            for level in 0..LEVELS {
+                value = if level % 2 == 0 {
+                    Value::Array(vec![value])
+                } else {
+                    let mut map = serde_json::Map::new();
+                    map.insert("k".into(), value);
+                    Value::Object(map)
+                };
+            }
+            value
+        };
+        let (a, b, c) = (build(1), build(1), build(2));
+        assert_eq!(depth(&a), LEVELS);
+        assert!(json_equal(&a, &b));
+        assert!(!json_equal(&a, &c));
+        let text = canonical_string(&a);
+        assert_eq!(text.len(), LEVELS / 2 * ("[]".len() + "{\"k\":}".len()) + 1);
+        assert_eq!(checksum(&a), checksum(&b));
+        assert_ne!(checksum(&a), checksum(&c));
+        assert_eq!(parse(&text), Err(JsonError::TooDeep));
+        // Applying refuses documents too deep to copy safely.
+        let patch = parse(r#"[{"op":"test","path":"","value":null}]"#).unwrap();
+        assert_eq!(apply_patch(&a, &patch), Err(JsonError::TooDeep));
+        // Adding such a value is refused too (before copying it).
+        let mut add = serde_json::Map::new();
+        add.insert("op".into(), "add".into());
+        add.insert("path".into(), "".into());
+        add.insert("value".into(), a);
+        let mut add = Value::Array(vec![Value::Object(add)]);
+        assert!(matches!(
+            apply_patch(&Value::Null, &add),
+            Err(JsonError::Patch {
+                index: 0,
+                error: PatchError::TooDeep
+            })
+        ));
+        let a = add[0]["value"].take();
+        for value in [a, b, c, patch, add] {
+            dismantle(value);
+        }
+    });
+}
