@@ -1,0 +1,45 @@
+# Shared by the workloads in bench/workloads (sourced). bench/run.sh starts the cluster.
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+BENCH_HOST=$RUN_DIR/${BENCH_CLUSTER:?run through bench/run.sh}
+
+# fresh_db NAME: drops and recreates NAME with pg_chronicle in it.
+fresh_db() {
+  bench_psql postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1"
+  bench_psql "$1" -c "CREATE EXTENSION pg_chronicle"
+}
+
+bench_psql() {
+  local db=$1; shift
+  cluster_psql "$BENCH_CLUSTER" "$BENCH_PORT" -d "$db" "$@"
+}
+
+# value DB QUERY: a single value.
+value() {
+  bench_psql "$1" -At -c "$2"
+}
+
+# tps DB CLIENTS SECONDS SCRIPT [pgbench args...]: transactions per second, excluding
+# connection time; fails if any client aborted.
+tps() {
+  local db=$1 clients=$2 seconds=$3 script=$4; shift 4
+  local out
+  out=$(pgbench -h "$BENCH_HOST" -p "$BENCH_PORT" -U postgres -n -M prepared \
+          -c "$clients" -j "$(( clients < 2 ? 1 : 2 ))" -T "$seconds" -f "$script" "$@" "$db" 2>&1) \
+    || { echo "$out" >&2; return 1; }
+  echo "$out" | awk '/^tps = / {print $3; exit}'
+}
+
+# ratio A B: A/B with two decimals.
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'
+}
+
+# ms_per_run DB RUNS SQL: mean milliseconds per execution of SQL, run RUNS times in one
+# session (timed on the server with clock_timestamp, so client round trips are excluded).
+ms_per_run() {
+  local db=$1 runs=$2 sql=$3
+  value "$db" "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
+      FOR i IN 1..$runs LOOP EXECUTE \$q\$$sql\$q\$; END LOOP;
+      RAISE NOTICE '%', extract(epoch FROM clock_timestamp() - t0) * 1000 / $runs; END \$\$" 2>&1 \
+    | sed -n 's/^NOTICE: *//p'
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Benchmark runner: builds and installs the release build, starts a scratch cluster
+# (fsync on, default settings otherwise), runs each workload and prints its table of
+# ratios against the anchors measured in the same run. Tables are also written to
+# bench/results/<workload>.md.
+#
+# Usage: bench/run.sh [workload...]   (default: every bench/workloads/*.sh)
+# Environment: BENCH_SECONDS (per pgbench run, default 15), BENCH_PORT (default 54340).
+source "$(dirname "$0")/../scripts/lib.sh"
+
+export BENCH_SECONDS=${BENCH_SECONDS:-15}
+export BENCH_PORT=${BENCH_PORT:-54340}
+export BENCH_CLUSTER=bench
+RESULTS=$REPO_ROOT/bench/results
+
+workloads=("$@")
+if [ ${#workloads[@]} -eq 0 ]; then
+  for w in "$REPO_ROOT"/bench/workloads/*.sh; do workloads+=("$(basename "$w" .sh)"); done
+fi
+
+ensure_toolchain
+install_extension release
+cluster_start "$BENCH_CLUSTER" "$BENCH_PORT" "shared_buffers = '1GB'" "max_wal_size = '4GB'" \
+  "max_parallel_workers_per_gather = 2" "cron.database_name = 'chronicle_bench'"
+mkdir -p "$RESULTS"
+{
+  echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr);" \
+       "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), shared_buffers 1GB, fsync on."
+  echo
+} >"$RESULTS/machine.md"
+cat "$RESULTS/machine.md"
+for workload in "${workloads[@]}"; do
+  log "workload: $workload"
+  bash "$REPO_ROOT/bench/workloads/$workload.sh" | tee "$RESULTS/$workload.md"
+done
+cluster_stop "$BENCH_CLUSTER"

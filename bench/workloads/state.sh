@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Versioned writes (issue: foundation and state store). Throughput with 8 clients over
+# 1,000 entities for put_state and direct INSERT, against a plain unversioned upsert and
+# the seeds' PL/pgSQL trigger; invariant violations; per-write cost at 1 and 100,000
+# versions of one entity.
+source "$(dirname "$0")/../lib.sh"
+DB=chronicle_bench_state
+S=$(mktemp -d)
+trap 'rm -rf "$S"' EXIT
+fresh_db $DB
+bench_psql $DB -f "$REPO_ROOT/bench/sql/seed_state_store.sql"
+
+# The same ~150-byte document everywhere, different on every write.
+DOC="jsonb_build_object('writer', :client_id, 'r', random(), 'theme', 'dark', 'flags', jsonb_build_array(1, 2, 3), 'limits', jsonb_build_object('parallel', 4, 'timeout_ms', 30000))"
+printf '\\set e random(1, 1000)\nINSERT INTO plain_state VALUES (%s, :e::text, %s)\n  ON CONFLICT (entity_type, entity_id) DO UPDATE SET state = excluded.state;\n' "'bench'" "$DOC" >"$S/upsert.sql"
+printf '\\set e random(1, 1000)\nSELECT chronicle.put_state(%s, :e::text, %s);\n' "'bench'" "$DOC" >"$S/put.sql"
+printf '\\set e random(1, 1000)\nINSERT INTO chronicle.state_store (entity_type, entity_id, state) VALUES (%s, :e::text, %s);\n' "'direct'" "$DOC" >"$S/insert.sql"
+printf '\\set e random(1, 1000)\nINSERT INTO seed_state_store (entity_type, entity_id, state) VALUES (%s, :e::text, %s);\n' "'bench'" "$DOC" >"$S/seed.sql"
+
+T=$BENCH_SECONDS
+upsert8=$(tps $DB 8 "$T" "$S/upsert.sql")
+put8=$(tps $DB 8 "$T" "$S/put.sql")
+insert8=$(tps $DB 8 "$T" "$S/insert.sql")
+upsert1=$(tps $DB 1 "$T" "$S/upsert.sql")
+put1=$(tps $DB 1 "$T" "$S/put.sql")
+seed1=$(tps $DB 1 "$T" "$S/seed.sql")
+violations=$(bench_psql $DB -At -f "$REPO_ROOT/tests/integration/state/invariants.sql" | awk -F'|' '{s += $2} END {print s + 0}')
+
+# The seeds' trigger under 4 concurrent clients: how many clients abort, and what the
+# table looks like afterwards.
+bench_psql $DB -c "TRUNCATE seed_state_store"
+seed4_out=$(pgbench -h "$BENCH_HOST" -p "$BENCH_PORT" -U postgres -n -M prepared -c 4 -j 2 -T 5 \
+              -f "$S/seed.sql" $DB 2>&1 || true)
+seed4_aborted=$(echo "$seed4_out" | grep -c 'aborted in command' || true)
+seed4_broken=$(value $DB "SELECT count(*) FROM (SELECT entity_id FROM seed_state_store GROUP BY entity_id
+  HAVING count(*) FILTER (WHERE valid_to IS NULL) > 1 OR count(DISTINCT version) < count(*)) b")
+
+# Per-write cost against history length, inside one transaction (no commit cost), for
+# chronicle and for the seeds' trigger (whose history is bulk-loaded with the trigger off).
+WRITE_PUT="SELECT chronicle.put_state('deep', 'one', jsonb_build_object('r', random()))"
+WRITE_PUT_FRESH="SELECT chronicle.put_state('deep', 'fresh', jsonb_build_object('r', random()))"
+value $DB "SELECT count(chronicle.put_state('deep', 'one', jsonb_build_object('i', i))) FROM generate_series(1, 100000) i" >/dev/null
+put_at_1=$(ms_per_run $DB 2000 "$WRITE_PUT_FRESH")
+put_at_100k=$(ms_per_run $DB 2000 "$WRITE_PUT")
+bench_psql $DB -c "ALTER TABLE seed_state_store DISABLE TRIGGER before_state_insert" \
+  -c "INSERT INTO seed_state_store (entity_type, entity_id, state, version, valid_from, valid_to)
+      SELECT 'deep', 'one', jsonb_build_object('i', i), i, now() - (100001 - i) * interval '1 ms',
+             CASE WHEN i < 100000 THEN now() - (100000 - i) * interval '1 ms' END
+        FROM generate_series(1, 100000) i" \
+  -c "ALTER TABLE seed_state_store ENABLE TRIGGER before_state_insert" -c "ANALYZE seed_state_store"
+seed_at_1=$(ms_per_run $DB 200 "INSERT INTO seed_state_store (entity_type, entity_id, state) VALUES ('deep', 'fresh2', jsonb_build_object('r', random()))")
+seed_at_100k=$(ms_per_run $DB 20 "INSERT INTO seed_state_store (entity_type, entity_id, state) VALUES ('deep', 'one', jsonb_build_object('r', random()))")
+
+cat <<TABLE
+### Versioned state writes
+
+| workload | clients | tps | ratio | target |
+|---|---:|---:|---:|---|
+| plain unversioned upsert (anchor) | 8 | $upsert8 | 1.00 | |
+| \`chronicle.put_state\` | 8 | $put8 | $(ratio "$put8" "$upsert8") | ≥ 0.8 |
+| direct \`INSERT INTO chronicle.state_store\` | 8 | $insert8 | $(ratio "$insert8" "$upsert8") | ≥ 0.8 |
+| plain unversioned upsert (anchor) | 1 | $upsert1 | 1.00 | |
+| \`chronicle.put_state\` | 1 | $put1 | $(ratio "$put1" "$upsert1") | |
+| seeds' PL/pgSQL trigger | 1 | $seed1 | $(ratio "$seed1" "$upsert1") | |
+
+Invariant violations after the chronicle runs: **$violations** (target 0).
+Seeds' trigger with 4 clients for 5 s: $seed4_aborted of 4 clients aborted, $seed4_broken entities left with two current versions or duplicate version numbers.
+
+| per-write cost (one transaction, no commit) | at 1 version | at 100,000 versions | ratio | target |
+|---|---:|---:|---:|---|
+| \`chronicle.put_state\` | $(printf '%.3f' "$put_at_1") ms | $(printf '%.3f' "$put_at_100k") ms | $(ratio "$put_at_100k" "$put_at_1") | ≤ 1.2 |
+| seeds' PL/pgSQL trigger | $(printf '%.3f' "$seed_at_1") ms | $(printf '%.3f' "$seed_at_100k") ms | $(ratio "$seed_at_100k" "$seed_at_1") | |
+TABLE

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs every test tier and exits non-zero on the first failure:
+#   1. pure crates: cargo test (no PostgreSQL)
+#   2. in-module #[pg_test]s: cargo pgrx test, PostgreSQL running as `postgres`
+#   3. pg_regress: tests/pg_regress against a scratch cluster with pg_cron preloaded
+#   4. integration: concurrent clients (pgbench) checking invariants, tests/integration/*.sh
+# Installs whatever is missing first (Debian packages, cargo-pgrx, pgrx init).
+#
+# Usage: scripts/test.sh [tier...]   tiers: unit pgrx regress integration (default: all)
+source "$(dirname "$0")/lib.sh"
+
+REGRESS_PORT=${CHRONICLE_TEST_PORT:-54331}
+REGRESS_CLUSTER=regress
+PG_REGRESS=$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress
+
+tiers=("$@")
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit pgrx regress integration)
+
+run_unit() {
+  log "tier 1: pure crates (cargo test)"
+  (cd "$REPO_ROOT" && cargo test --workspace --exclude pg_chronicle)
+}
+
+run_pgrx() {
+  log "tier 2: #[pg_test] (cargo pgrx test, running PostgreSQL as postgres)"
+  local pgdata; pgdata=$(postgres_dir pgrx-test)
+  (cd "$REPO_ROOT" && cargo pgrx test pg$PG_MAJOR --runas postgres --pgdata "$pgdata/data")
+}
+
+start_regress_cluster() {
+  # cargo pgrx test installs a build with the pg_test feature; install the real one.
+  install_extension debug
+  cluster_start "$REGRESS_CLUSTER" "$REGRESS_PORT" "fsync = off" "cron.database_name = 'chronicle_regress'"
+  create_supabase_roles "$REGRESS_CLUSTER" "$REGRESS_PORT"
+}
+
+run_regress() {
+  log "tier 3: pg_regress (tests/pg_regress)"
+  start_regress_cluster
+  local out; out=$(postgres_dir regress-out)
+  as_root chmod 777 "$out"
+  # pg_cron's launcher stays connected to chronicle_regress, which makes pg_regress's own
+  # DROP DATABASE fail; recreate it here with FORCE and let pg_regress use it as it is.
+  cluster_psql "$REGRESS_CLUSTER" "$REGRESS_PORT" -d postgres \
+    -c "DROP DATABASE IF EXISTS chronicle_regress WITH (FORCE)" -c "CREATE DATABASE chronicle_regress"
+  local status=0
+  (cd "$REPO_ROOT/tests/pg_regress" && "$PG_REGRESS" \
+      --host="$RUN_DIR/$REGRESS_CLUSTER" --port="$REGRESS_PORT" --user=postgres \
+      --inputdir=. --outputdir="$out" --dbname=chronicle_regress --use-existing \
+      --schedule=schedule) || status=$?
+  if [ $status -ne 0 ]; then
+    cat "$out/regression.diffs" >&2 || true
+    return $status
+  fi
+}
+
+run_integration() {
+  log "tier 4: integration tests (tests/integration)"
+  start_regress_cluster
+  local test
+  for test in "$REPO_ROOT"/tests/integration/*.sh; do
+    [ "$(basename "$test")" = lib.sh ] && continue
+    log "integration: $(basename "$test")"
+    CHRONICLE_CLUSTER=$REGRESS_CLUSTER CHRONICLE_PORT=$REGRESS_PORT bash "$test"
+  done
+}
+
+ensure_toolchain
+for tier in "${tiers[@]}"; do
+  case $tier in
+    unit) run_unit ;;
+    pgrx) run_pgrx ;;
+    regress) run_regress ;;
+    integration) run_integration ;;
+    *) echo "unknown tier: $tier (expected unit, pgrx, regress or integration)" >&2; exit 2 ;;
+  esac
+done
+cluster_stop "$REGRESS_CLUSTER"
+log "all tests passed"

@@ -1,0 +1,113 @@
+//! `jsonb` values as `serde_json::Value`s, converted through `chronicle_json` rather than
+//! pgrx's own `JsonB`: pgrx parses with serde_json's default recursion limit and panics on
+//! anything it cannot read, while a stored state may nest deeper than that. Here a document
+//! that cannot be handled is a clean SQL error.
+
+use std::ffi::{CStr, CString};
+
+use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
+use pgrx::datum::{Datum, UnboxDatum};
+use pgrx::nullable::Nullable;
+use pgrx::prelude::*;
+use pgrx::{direct_function_call, direct_function_call_as_datum, pg_sys};
+use serde_json::Value;
+
+use crate::errors::raise;
+
+/// A `jsonb` argument or result.
+pub struct Jsonb(pub Value);
+
+pgrx::impl_sql_translatable!(Jsonb, "jsonb");
+
+impl FromDatum for Jsonb {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+        if is_null {
+            return None;
+        }
+        let text = direct_function_call::<&CStr>(pg_sys::jsonb_out, &[Some(datum)])
+            .expect("jsonb_out never returns NULL");
+        let value = parse(text.to_str().expect("jsonb text is UTF-8"));
+        pg_sys::pfree(text.as_ptr().cast_mut().cast());
+        Some(Jsonb(value))
+    }
+}
+
+impl IntoDatum for Jsonb {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        let text = CString::new(self.0.to_string()).expect("JSON text has no NUL byte");
+        unsafe { direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(text.as_ptr().into())]) }
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
+
+/// A `jsonb` argument kept as the datum PostgreSQL passed, to hand on to a statement without
+/// parsing it here. Only valid during the call that received it.
+#[derive(Clone, Copy)]
+pub struct JsonbDatum(pg_sys::Datum);
+
+pgrx::impl_sql_translatable!(JsonbDatum, "jsonb");
+
+impl FromDatum for JsonbDatum {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+        (!is_null).then_some(JsonbDatum(datum))
+    }
+}
+
+impl IntoDatum for JsonbDatum {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(self.0)
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
+
+/// Lets a type with `FromDatum`/`IntoDatum` be a `#[pg_extern]` argument and result and be
+/// read from tuples, the way pgrx does it for its own types.
+macro_rules! function_abi_via_datum {
+    ($($ty:ty),*) => {$(
+        unsafe impl<'fcx> ArgAbi<'fcx> for $ty {
+            unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
+                let index = arg.index();
+                unsafe { arg.unbox_arg_using_from_datum() }
+                    .unwrap_or_else(|| panic!("argument {index} must not be null"))
+            }
+
+            unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
+                unsafe { arg.unbox_arg_using_from_datum() }.into()
+            }
+        }
+
+        unsafe impl BoxRet for $ty {
+            unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+                match self.into_datum() {
+                    Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
+                    None => fcinfo.return_null(),
+                }
+            }
+        }
+
+        unsafe impl UnboxDatum for $ty {
+            type As<'src> = $ty where Self: 'src;
+
+            unsafe fn unbox<'src>(datum: Datum<'src>) -> Self::As<'src>
+            where
+                Self: 'src,
+            {
+                unsafe { <$ty>::from_datum(datum.sans_lifetime(), false) }.expect("datum is not null")
+            }
+        }
+    )*};
+}
+
+function_abi_via_datum!(Jsonb, JsonbDatum);
+
+fn parse(text: &str) -> Value {
+    chronicle_json::parse(text).unwrap_or_else(|error| {
+        raise(PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED, format!("cannot process jsonb value: {error}"))
+    })
+}

@@ -1,0 +1,35 @@
+//! pg_chronicle: trigger-enforced JSONB state versioning, command-execution metrics on a
+//! mergeable percentile sketch, and a queue that keeps GitHub Gists in sync.
+//!
+//! One module per SQL object family; the hand-written DDL each module needs lives in
+//! `sql/` and is pulled in with `extension_sql_file!` next to the Rust it belongs to.
+//! Pure algorithms (canonical JSON, JSON Patch, the quantile sketch) live in `crates/`
+//! and know nothing of PostgreSQL.
+
+use pgrx::prelude::*;
+
+mod errors;
+mod jsonb;
+mod plan_cache;
+mod settings;
+pub mod state;
+
+::pgrx::pg_module_magic!(name, version);
+
+extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::register();
+}
+
+/// Hooks for `cargo pgrx test`: the in-module `#[pg_test]`s run in a database that has
+/// the extension created.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,86 @@
+//! The versioned state store: `chronicle.state_store`, its triggers and functions.
+//!
+//! - `sql/state.sql`: tables, constraints, the read-side SQL functions and views;
+//! - `trigger`: the versioning and append-only triggers every writer goes through;
+//! - `store`: the statements behind them (locking, numbering, closing versions);
+//! - `api`: put/patch/revert/delete/diff.
+
+mod api;
+mod store;
+mod trigger;
+
+use pgrx::prelude::*;
+
+extension_sql_file!("../../sql/state.sql", name = "state_tables", requires = ["bootstrap"]);
+
+extension_sql_file!(
+    "../../sql/state_triggers.sql",
+    name = "state_triggers",
+    requires = [
+        "state_tables",
+        trigger::state_store_version,
+        trigger::state_store_append_only,
+        api::put_state,
+        api::patch_state,
+        api::revert_state,
+        api::delete_state,
+        api::state_diff,
+    ]
+);
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn put(entity_id: &str, state: &str) -> i32 {
+        Spi::get_one::<i32>(&format!(
+            "SELECT chronicle.put_state('test', '{entity_id}', '{state}')"
+        ))
+        .expect("put_state runs")
+        .expect("put_state returns a version")
+    }
+
+    #[pg_test]
+    fn versions_count_up_and_unchanged_writes_are_skipped() {
+        assert_eq!(put("a", r#"{"n": 1}"#), 1);
+        assert_eq!(put("a", r#"{"n": 2}"#), 2);
+        assert_eq!(put("a", r#"{"n": 2.0}"#), 2);
+        let rows = Spi::get_one::<i64>("SELECT count(*) FROM chronicle.state_store WHERE entity_id = 'a'");
+        assert_eq!(rows, Ok(Some(2)));
+    }
+
+    /// Kept plans must survive the tables they use being dropped and recreated in the
+    /// same backend (the plan cache revalidates them from the statement text).
+    #[pg_test]
+    fn kept_plans_survive_extension_recreation() {
+        assert_eq!(put("b", r#"{"n": 1}"#), 1);
+        Spi::run("DROP EXTENSION pg_chronicle; CREATE EXTENSION pg_chronicle").expect("recreate");
+        assert_eq!(put("b", r#"{"n": 1}"#), 1);
+        assert_eq!(put("b", r#"{"n": 2}"#), 2);
+    }
+
+    /// After a failed write the append-only guard is closed again: the flag that lets the
+    /// trigger close a version is reset even when an error unwinds through it.
+    #[pg_test(error = "chronicle.state_store is append-only: its history cannot be updated, deleted or truncated")]
+    fn guard_is_closed_after_writes() {
+        put("c", r#"{"n": 1}"#);
+        put("c", r#"{"n": 2}"#);
+        Spi::run("UPDATE chronicle.state_store SET valid_to = now() WHERE entity_id = 'c' AND valid_to IS NULL")
+            .expect("rejected by the guard, which raises");
+    }
+
+    /// A document nested deeper than chronicle_json::MAX_DEPTH is a clean error, not a
+    /// stack overflow in the backend.
+    #[pg_test(error = "cannot process jsonb value: JSON value is nested more than 1000 levels deep")]
+    fn deeply_nested_state_is_a_clean_error() {
+        let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+        put("d", &deep);
+    }
+
+    #[pg_test]
+    fn nesting_within_the_limit_is_stored() {
+        let deep = format!("{}{}", "[".repeat(900), "]".repeat(900));
+        assert_eq!(put("e", &deep), 1);
+    }
+}
