@@ -11,7 +11,7 @@ fresh_db $DB
 bench_psql $DB -f "$REPO_ROOT/bench/sql/seed_state_store.sql"
 
 # The same ~150-byte document everywhere, different on every write.
-DOC="jsonb_build_object('writer', :client_id, 'r', random(), 'theme', 'dark', 'flags', jsonb_build_array(1, 2, 3), 'limits', jsonb_build_object('parallel', 4, 'timeout_ms', 30000))"
+DOC="jsonb_build_object('writer', :client_id::int, 'r', random(), 'theme', 'dark', 'flags', jsonb_build_array(1, 2, 3), 'limits', jsonb_build_object('parallel', 4, 'timeout_ms', 30000))"
 printf '\\set e random(1, 1000)\nINSERT INTO plain_state VALUES (%s, :e::text, %s)\n  ON CONFLICT (entity_type, entity_id) DO UPDATE SET state = excluded.state;\n' "'bench'" "$DOC" >"$S/upsert.sql"
 printf '\\set e random(1, 1000)\nSELECT chronicle.put_state(%s, :e::text, %s);\n' "'bench'" "$DOC" >"$S/put.sql"
 printf '\\set e random(1, 1000)\nINSERT INTO chronicle.state_store (entity_type, entity_id, state) VALUES (%s, :e::text, %s);\n' "'direct'" "$DOC" >"$S/insert.sql"
