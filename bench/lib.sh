@@ -34,12 +34,12 @@ ratio() {
   awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'
 }
 
-# ms_per_run DB RUNS SQL: mean milliseconds per execution of SQL, run RUNS times in one
-# session (timed on the server with clock_timestamp, so client round trips are excluded).
-ms_per_run() {
-  local db=$1 runs=$2 sql=$3
-  value "$db" "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
-      FOR i IN 1..$runs LOOP EXECUTE \$q\$$sql\$q\$; END LOOP;
-      RAISE NOTICE '%', extract(epoch FROM clock_timestamp() - t0) * 1000 / $runs; END \$\$" 2>&1 \
-    | sed -n 's/^NOTICE: *//p'
+# latency DB TRANSACTIONS SCRIPT [pgbench args...]: mean milliseconds per transaction
+# of one client running SCRIPT TRANSACTIONS times.
+latency() {
+  local db=$1 transactions=$2 script=$3; shift 3
+  local out
+  out=$(pgbench -h "$BENCH_HOST" -p "$BENCH_PORT" -U postgres -n -M prepared -c 1 \
+          -t "$transactions" -f "$script" "$@" "$db" 2>&1) || { echo "$out" >&2; return 1; }
+  echo "$out" | awk '/^latency average = / {print $4; exit}'
 }

@@ -12,6 +12,7 @@ mod errors;
 mod jsonb;
 mod plan_cache;
 mod settings;
+pub mod sketch;
 pub mod state;
 
 ::pgrx::pg_module_magic!(name, version);
