@@ -1,46 +1,76 @@
--- The versioned state store: tables, the read-side functions and the current_state view.
--- The write path (put/patch/revert/delete and the versioning trigger) is Rust, in
--- src/state/; sql/state_triggers.sql attaches the triggers once their functions exist.
+-- The versioned state store: tables, the state_store and current_state views and the
+-- read-side functions. The write path (put/patch/revert/delete and the triggers) is Rust,
+-- in src/state/; sql/state_triggers.sql attaches the triggers once their functions exist.
 
--- One row per version of an entity's state. Rows are only ever added; the single change
--- the trigger makes to an existing row is closing it (setting valid_to) when the next
--- version arrives or the entity is deleted.
-CREATE TABLE chronicle.state_store (
-    id          uuid        NOT NULL DEFAULT gen_random_uuid(),
+-- One row per version of an entity's state, written once and never changed. When a
+-- version stopped being current is not stored here: it is the next version's valid_from
+-- (or the deletion time), so closing a version rewrites nothing and a write costs one
+-- narrow head update plus one insert, whatever the history (see chronicle.state_store).
+CREATE TABLE chronicle.state_versions (
     entity_type text        NOT NULL,
     entity_id   text        NOT NULL,
-    state       jsonb       NOT NULL,
     version     integer     NOT NULL,
+    state       jsonb       NOT NULL,
     valid_from  timestamptz NOT NULL,
-    valid_to    timestamptz,
-    created_by  uuid        DEFAULT chronicle.current_user_id(),
-    command_id  uuid,
     checksum    text        NOT NULL,
-    CONSTRAINT state_store_pkey PRIMARY KEY (id),
-    CONSTRAINT state_store_version_key UNIQUE (entity_type, entity_id, version),
-    CONSTRAINT state_store_entity_type_check
-        CHECK (entity_type <> '' AND length(entity_type) <= 100),
-    CONSTRAINT state_store_entity_id_check
-        CHECK (entity_id <> '' AND length(entity_id) <= 255),
-    CONSTRAINT state_store_version_check CHECK (version >= 1),
-    CONSTRAINT state_store_validity_check CHECK (valid_to IS NULL OR valid_to > valid_from)
+    id          uuid        NOT NULL,
+    created_by  uuid,
+    command_id  uuid,
+    CONSTRAINT state_versions_pkey PRIMARY KEY (entity_type, entity_id, version),
+    CONSTRAINT state_versions_id_key UNIQUE (id),
+    CONSTRAINT state_versions_row_check CHECK (
+        entity_type <> '' AND length(entity_type) <= 100
+        AND entity_id <> '' AND length(entity_id) <= 255 AND version >= 1)
 );
 
--- The seeds' UNIQUE (entity_type, entity_id, valid_to) let any number of "current" rows
--- in, because NULLs are distinct in a unique constraint. A partial unique index over
--- the current rows says what was meant.
-CREATE UNIQUE INDEX state_store_one_current_version
-    ON chronicle.state_store (entity_type, entity_id) WHERE valid_to IS NULL;
+COMMENT ON TABLE chronicle.state_versions IS
+  'Storage of chronicle.state_store: every version of every entity, written once by the versioning code and never updated or deleted';
+COMMENT ON COLUMN chronicle.state_versions.version IS 'Version number, 1..n per entity with no gap (the primary key forbids duplicates)';
+COMMENT ON COLUMN chronicle.state_versions.valid_from IS 'When this version became current; strictly increasing with version';
+COMMENT ON COLUMN chronicle.state_versions.checksum IS 'Lowercase hex SHA-256 of the state''s canonical JSON';
+COMMENT ON COLUMN chronicle.state_versions.id IS 'Time-ordered (UUIDv7) identifier of this version';
 
-COMMENT ON TABLE chronicle.state_store IS
-  'Every version of every entity''s JSONB state. Append-only: the versioning trigger numbers versions 1..n per entity and closes the previous one; UPDATE, DELETE and TRUNCATE are rejected';
-COMMENT ON COLUMN chronicle.state_store.id IS 'Identifier of this version row';
+-- The end of a version that was ended by chronicle.delete_state rather than by a newer
+-- version. Rare, so it lives apart from the versions.
+CREATE TABLE chronicle.state_deletions (
+    entity_type text        NOT NULL,
+    entity_id   text        NOT NULL,
+    version     integer     NOT NULL,
+    deleted_at  timestamptz NOT NULL,
+    CONSTRAINT state_deletions_pkey PRIMARY KEY (entity_type, entity_id, version),
+    CONSTRAINT state_deletions_version_fkey FOREIGN KEY (entity_type, entity_id, version)
+        REFERENCES chronicle.state_versions (entity_type, entity_id, version)
+);
+
+COMMENT ON TABLE chronicle.state_deletions IS
+  'Versions ended by chronicle.delete_state, with the time of the deletion (their valid_to)';
+
+-- The seeds' state_store, with every column it had. A version's valid_to is the next
+-- version's valid_from, or its deletion time: derived, so a version can only be current
+-- (valid_to IS NULL) when it is the last one and was not deleted. Two current versions
+-- cannot exist by construction, and the primary key of state_versions rules out gaps
+-- and duplicates in the numbering.
+CREATE VIEW chronicle.state_store AS
+SELECT v.id, v.entity_type, v.entity_id, v.state, v.version, v.valid_from,
+       coalesce(d.deleted_at, n.valid_from) AS valid_to,
+       v.created_by, v.command_id, v.checksum
+  FROM chronicle.state_versions v
+  LEFT JOIN chronicle.state_versions n
+         ON n.entity_type = v.entity_type AND n.entity_id = v.entity_id AND n.version = v.version + 1
+  LEFT JOIN chronicle.state_deletions d
+         ON d.entity_type = v.entity_type AND d.entity_id = v.entity_id AND d.version = v.version;
+
+ALTER VIEW chronicle.state_store ALTER COLUMN created_by SET DEFAULT chronicle.current_user_id();
+
+COMMENT ON VIEW chronicle.state_store IS
+  'Every version of every entity''s JSONB state. INSERT writes a new version through the versioning trigger (unchanged states are skipped); UPDATE and DELETE are rejected: history is immutable';
+COMMENT ON COLUMN chronicle.state_store.id IS 'Identifier of this version (time-ordered UUID)';
 COMMENT ON COLUMN chronicle.state_store.entity_type IS 'Kind of entity, e.g. config or command_state (1 to 100 characters)';
 COMMENT ON COLUMN chronicle.state_store.entity_id IS 'Identifier of the entity within its type (1 to 255 characters)';
 COMMENT ON COLUMN chronicle.state_store.state IS 'The state document of this version';
 COMMENT ON COLUMN chronicle.state_store.version IS 'Version number, 1..n per entity with no gap; assigned by the database';
 COMMENT ON COLUMN chronicle.state_store.valid_from IS 'When this version became current; strictly increasing with version; assigned by the database';
-COMMENT ON COLUMN chronicle.state_store.valid_to IS 'When this version stopped being current (the next version''s valid_from, or the deletion time); NULL while current';
+COMMENT ON COLUMN chronicle.state_store.valid_to IS 'When this version stopped being current: the next version''s valid_from, or the deletion time; NULL while current';
 COMMENT ON COLUMN chronicle.state_store.created_by IS 'User who wrote this version; defaults to chronicle.current_user_id()';
 COMMENT ON COLUMN chronicle.state_store.command_id IS 'Command execution that wrote this version, if any';
 COMMENT ON COLUMN chronicle.state_store.checksum IS 'Lowercase hex SHA-256 of the state''s canonical JSON; assigned by the database and used to compare copies (Gists)';
@@ -54,8 +84,7 @@ CREATE TABLE chronicle.state_entities (
     last_version     integer     NOT NULL,
     last_change      timestamptz NOT NULL,
     current_checksum text,
-    CONSTRAINT state_entities_pkey PRIMARY KEY (entity_type, entity_id),
-    CONSTRAINT state_entities_last_version_check CHECK (last_version >= 0)
+    CONSTRAINT state_entities_pkey PRIMARY KEY (entity_type, entity_id)
 ) WITH (fillfactor = 70);
 
 COMMENT ON TABLE chronicle.state_entities IS
@@ -65,18 +94,19 @@ COMMENT ON COLUMN chronicle.state_entities.last_change IS 'valid_from of the las
 COMMENT ON COLUMN chronicle.state_entities.current_checksum IS 'Checksum of the current version; NULL when the entity has no current version (deleted)';
 
 CREATE VIEW chronicle.current_state AS
-SELECT entity_type, entity_id, state, version, valid_from, created_by, command_id, checksum
-  FROM chronicle.state_store
- WHERE valid_to IS NULL;
+SELECT v.entity_type, v.entity_id, v.state, v.version, v.valid_from, v.created_by, v.command_id, v.checksum
+  FROM chronicle.state_entities e
+  JOIN chronicle.state_versions v
+    ON v.entity_type = e.entity_type AND v.entity_id = e.entity_id AND v.version = e.last_version
+ WHERE e.current_checksum IS NOT NULL;
 
 COMMENT ON VIEW chronicle.current_state IS 'The current version of every live entity, one row each';
 
 CREATE FUNCTION chronicle.get_state(entity_type text, entity_id text) RETURNS jsonb
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT s.state FROM chronicle.state_store s
-   WHERE s.entity_type = get_state.entity_type AND s.entity_id = get_state.entity_id
-     AND s.valid_to IS NULL;
+  SELECT c.state FROM chronicle.current_state c
+   WHERE c.entity_type = get_state.entity_type AND c.entity_id = get_state.entity_id;
 END;
 COMMENT ON FUNCTION chronicle.get_state(text, text) IS
   'Current state of an entity; NULL when it has none (never written, or deleted)';
@@ -84,25 +114,28 @@ COMMENT ON FUNCTION chronicle.get_state(text, text) IS
 CREATE FUNCTION chronicle.state_version(entity_type text, entity_id text) RETURNS integer
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT s.version FROM chronicle.state_store s
-   WHERE s.entity_type = state_version.entity_type AND s.entity_id = state_version.entity_id
-     AND s.valid_to IS NULL;
+  SELECT e.last_version FROM chronicle.state_entities e
+   WHERE e.entity_type = state_version.entity_type AND e.entity_id = state_version.entity_id
+     AND e.current_checksum IS NOT NULL;
 END;
 COMMENT ON FUNCTION chronicle.state_version(text, text) IS
   'Current version number of an entity (what put_state''s expected_version compares with); NULL when it has no current version';
 
--- valid_from increases with version, so walking the version index backwards from the
--- newest finds the version in force at `at` without an extra index on every write.
+-- valid_from increases with version, so walking the primary key backwards from the
+-- newest version finds the version in force at `at` without an extra index on every write.
 CREATE FUNCTION chronicle.state_as_of(entity_type text, entity_id text, at timestamptz)
 RETURNS jsonb
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT s.state FROM chronicle.state_store s
-   WHERE s.entity_type = state_as_of.entity_type AND s.entity_id = state_as_of.entity_id
-     AND s.valid_from <= state_as_of.at
-     AND (s.valid_to IS NULL OR s.valid_to > state_as_of.at)
-   ORDER BY s.version DESC
-   LIMIT 1;
+  SELECT v.state
+    FROM (SELECT * FROM chronicle.state_versions s
+           WHERE s.entity_type = state_as_of.entity_type AND s.entity_id = state_as_of.entity_id
+             AND s.valid_from <= state_as_of.at
+           ORDER BY s.version DESC
+           LIMIT 1) v
+   WHERE NOT EXISTS (SELECT FROM chronicle.state_deletions d
+                      WHERE d.entity_type = v.entity_type AND d.entity_id = v.entity_id
+                        AND d.version = v.version AND d.deleted_at <= state_as_of.at);
 END;
 COMMENT ON FUNCTION chronicle.state_as_of(text, text, timestamptz) IS
   'State of an entity as it was at a point in time; NULL before its first version or while it was deleted';

@@ -34,8 +34,7 @@ impl FromDatum for Jsonb {
 
 impl IntoDatum for Jsonb {
     fn into_datum(self) -> Option<pg_sys::Datum> {
-        let text = CString::new(self.0.to_string()).expect("JSON text has no NUL byte");
-        unsafe { direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(text.as_ptr().into())]) }
+        JsonbRef(&self.0).into_datum()
     }
 
     fn type_oid() -> pg_sys::Oid {
@@ -44,9 +43,33 @@ impl IntoDatum for Jsonb {
 }
 
 /// A `jsonb` argument kept as the datum PostgreSQL passed, to hand on to a statement without
-/// parsing it here. Only valid during the call that received it.
+/// converting it back. Only valid during the call that received it.
 #[derive(Clone, Copy)]
 pub struct JsonbDatum(pg_sys::Datum);
+
+impl JsonbDatum {
+    /// The document as a `serde_json::Value`.
+    pub fn parse(self) -> Value {
+        // SAFETY: the datum is a non-null jsonb, alive for the current call.
+        unsafe { Jsonb::from_polymorphic_datum(self.0, false, pg_sys::JSONBOID) }
+            .expect("a non-null datum converts")
+            .0
+    }
+}
+
+/// A borrowed document to pass as a `jsonb` statement argument.
+pub struct JsonbRef<'a>(pub &'a Value);
+
+impl IntoDatum for JsonbRef<'_> {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        let text = CString::new(self.0.to_string()).expect("JSON text has no NUL byte");
+        unsafe { direct_function_call_as_datum(pg_sys::jsonb_in, &[Some(text.as_ptr().into())]) }
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
 
 pgrx::impl_sql_translatable!(JsonbDatum, "jsonb");
 

@@ -1,14 +1,15 @@
 //! The write-side SQL API of the state store, and the functions that need JSON Patch.
-//! Every write goes through an `INSERT` into `chronicle.state_store`, so the functions
-//! here and a direct `INSERT` get the same versioning from the trigger.
+//! Every write goes through `store::write_version`, the same path as an `INSERT` into
+//! `chronicle.state_store`.
 
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use serde_json::Value;
 
-use crate::errors::{raise, require_name};
-use crate::jsonb::{Jsonb, JsonbDatum};
-use crate::state::store;
+use crate::errors::raise;
+use crate::jsonb::{Jsonb, JsonbDatum, JsonbRef};
+use crate::state::store::{self, EntityKey, NewState};
+use crate::state::trigger::require_state;
 
 /// Writes a new version of an entity's state and returns its number, or the current
 /// number when the state is unchanged. With `expected_version` it is a compare-and-set:
@@ -21,21 +22,23 @@ fn put_state(
     expected_version: default!(Option<i32>, "NULL"),
     command_id: default!(Option<pgrx::Uuid>, "NULL"),
 ) -> i32 {
-    let (entity_type, entity_id) = entity_key(entity_type, entity_id);
+    let key = EntityKey::new(entity_type, entity_id);
+    let state = require_state(&key, state);
+    let value = state.parse();
     Spi::connect_mut(|client| {
         if let Some(expected) = expected_version {
-            let current = store::lock_entity(client, &entity_type, &entity_id).current_version();
+            let current = store::lock_entity(client, &key).current_version();
             if current != expected {
                 raise(
                     PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                     format!(
-                        "version conflict on {entity_type}/{entity_id}: expected version {expected}, {}",
+                        "version conflict on {key}: expected version {expected}, {}",
                         describe_current(current)
                     ),
                 );
             }
         }
-        store::write_state(client, &entity_type, &entity_id, state.into(), command_id)
+        write(client, &key, NewState { value: &value, datum: state.into(), created_by: None, command_id })
     })
 }
 
@@ -49,7 +52,7 @@ fn patch_state(
     patch: Option<Jsonb>,
     command_id: default!(Option<pgrx::Uuid>, "NULL"),
 ) -> i32 {
-    let (entity_type, entity_id) = entity_key(entity_type, entity_id);
+    let key = EntityKey::new(entity_type, entity_id);
     let patch = match patch {
         Some(Jsonb(patch @ Value::Object(_))) => patch,
         Some(Jsonb(other)) => raise(
@@ -59,14 +62,14 @@ fn patch_state(
         None => raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "patch must not be NULL"),
     };
     Spi::connect_mut(|client| {
-        let entity = store::lock_entity(client, &entity_type, &entity_id);
+        let entity = store::lock_entity(client, &key);
         let current = entity
             .is_live
-            .then(|| store::current_state(client, &entity_type, &entity_id))
+            .then(|| store::current_state(client, &key))
             .flatten()
             .unwrap_or_else(|| Value::Object(Default::default()));
         let patched = chronicle_json::merge_patch(&current, &patch);
-        store::write_state(client, &entity_type, &entity_id, Jsonb(patched).into(), command_id)
+        write_value(client, &key, &patched, command_id)
     })
 }
 
@@ -79,14 +82,14 @@ fn revert_state(
     to_version: Option<i32>,
     command_id: default!(Option<pgrx::Uuid>, "NULL"),
 ) -> i32 {
-    let (entity_type, entity_id) = entity_key(entity_type, entity_id);
+    let key = EntityKey::new(entity_type, entity_id);
     let Some(to_version) = to_version else {
         raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "to_version must not be NULL")
     };
     Spi::connect_mut(|client| {
-        store::lock_entity(client, &entity_type, &entity_id);
-        let state = version_state(client, &entity_type, &entity_id, to_version);
-        store::write_state(client, &entity_type, &entity_id, Jsonb(state).into(), command_id)
+        store::lock_entity(client, &key);
+        let state = version_state(client, &key, to_version);
+        write_value(client, &key, &state, command_id)
     })
 }
 
@@ -94,35 +97,47 @@ fn revert_state(
 /// numbering. Returns false when the entity had no current version.
 #[pg_extern]
 fn delete_state(entity_type: Option<&str>, entity_id: Option<&str>) -> bool {
-    let (entity_type, entity_id) = entity_key(entity_type, entity_id);
-    Spi::connect_mut(|client| store::delete_current(client, &entity_type, &entity_id).is_some())
+    let key = EntityKey::new(entity_type, entity_id);
+    Spi::connect_mut(|client| store::delete_current(client, &key).is_some())
 }
 
 /// The RFC 6902 JSON Patch that turns version `from_version` of an entity into
 /// `to_version`.
 #[pg_extern(stable, strict, parallel_safe)]
 fn state_diff(entity_type: &str, entity_id: &str, from_version: i32, to_version: i32) -> Jsonb {
+    let key = EntityKey::new(Some(entity_type), Some(entity_id));
     Spi::connect_mut(|client| {
-        let from = version_state(client, entity_type, entity_id, from_version);
-        let to = version_state(client, entity_type, entity_id, to_version);
+        let from = version_state(client, &key, from_version);
+        let to = version_state(client, &key, to_version);
         Jsonb(chronicle_json::diff(&from, &to))
     })
 }
 
-fn entity_key(entity_type: Option<&str>, entity_id: Option<&str>) -> (String, String) {
-    (require_name("entity_type", entity_type), require_name("entity_id", entity_id))
+/// Writes a state and returns the entity's current version afterwards (the new one, or
+/// the existing one when the state was unchanged).
+fn write(client: &mut SpiClient<'_>, key: &EntityKey, state: NewState<'_>) -> i32 {
+    match store::write_version(client, key, state) {
+        Some(written) => written.version,
+        // Unchanged: the claim left the head row locked, so this is still current.
+        None => store::current_version(client, key).expect("an unchanged state is current"),
+    }
+}
+
+fn write_value(client: &mut SpiClient<'_>, key: &EntityKey, value: &Value, command_id: Option<pgrx::Uuid>) -> i32 {
+    let state = NewState { value, datum: JsonbRef(value).into(), created_by: None, command_id };
+    write(client, key, state)
 }
 
 /// The state of a version that must exist; the error names the versions there are.
-fn version_state(client: &mut SpiClient<'_>, entity_type: &str, entity_id: &str, version: i32) -> Value {
-    store::state_at_version(client, entity_type, entity_id, version).unwrap_or_else(|| {
-        let known = match store::last_version(client, entity_type, entity_id) {
+fn version_state(client: &mut SpiClient<'_>, key: &EntityKey, version: i32) -> Value {
+    store::state_at_version(client, key, version).unwrap_or_else(|| {
+        let known = match store::last_version(client, key) {
             Some(last) if last > 0 => format!("its versions are 1 to {last}"),
             _ => "it has no versions".to_owned(),
         };
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("{entity_type}/{entity_id} has no version {version}: {known}"),
+            format!("{key} has no version {version}: {known}"),
         )
     })
 }

@@ -1,8 +1,9 @@
 //! The versioned state store: `chronicle.state_store`, its triggers and functions.
 //!
-//! - `sql/state.sql`: tables, constraints, the read-side SQL functions and views;
-//! - `trigger`: the versioning and append-only triggers every writer goes through;
-//! - `store`: the statements behind them (locking, numbering, closing versions);
+//! - `sql/state.sql`: tables, the `state_store` and `current_state` views, the read-side
+//!   SQL functions;
+//! - `store`: the single write path (locking, numbering, inserting versions) and reads;
+//! - `trigger`: the view's INSERT trigger and the guard that keeps history immutable;
 //! - `api`: put/patch/revert/delete/diff.
 
 mod api;
@@ -18,8 +19,8 @@ extension_sql_file!(
     name = "state_triggers",
     requires = [
         "state_tables",
-        trigger::state_store_version,
-        trigger::state_store_append_only,
+        trigger::state_store_insert,
+        trigger::state_history_guard,
         api::put_state,
         api::patch_state,
         api::revert_state,
@@ -60,14 +61,17 @@ mod tests {
         assert_eq!(put("b", r#"{"n": 2}"#), 2);
     }
 
-    /// After a failed write the append-only guard is closed again: the flag that lets the
-    /// trigger close a version is reset even when an error unwinds through it.
+    /// After writes the guard is closed again: the flag that lets the versioning code
+    /// insert history is reset once its statement is done, even by an error.
     #[pg_test(error = "chronicle.state_store is append-only: its history cannot be updated, deleted or truncated")]
     fn guard_is_closed_after_writes() {
         put("c", r#"{"n": 1}"#);
         put("c", r#"{"n": 2}"#);
-        Spi::run("UPDATE chronicle.state_store SET valid_to = now() WHERE entity_id = 'c' AND valid_to IS NULL")
-            .expect("rejected by the guard, which raises");
+        Spi::run(
+            "INSERT INTO chronicle.state_versions (entity_type, entity_id, version, state, valid_from, checksum, id)
+             VALUES ('test', 'c', 3, '{}', now(), 'forged', gen_random_uuid())",
+        )
+        .expect("rejected by the guard, which raises");
     }
 
     /// A document nested deeper than chronicle_json::MAX_DEPTH is a clean error, not a

@@ -2,24 +2,141 @@
 //! in `chronicle.state_entities`: `INSERT … ON CONFLICT DO UPDATE` and `SELECT … FOR
 //! UPDATE` both wait for a concurrent writer and then act on the row it committed, so the
 //! next version number and timestamp are computed from the latest committed head and never
-//! from a stale snapshot or a scan of the history.
+//! from a stale snapshot or a scan of the history. A version row is then inserted once and
+//! never touched again: its end is derived from the next version (see sql/state.sql).
 
 use std::cell::Cell;
 
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::pg_sys;
+use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
+use pgrx::Uuid;
 use serde_json::Value;
 
+use crate::errors::{raise, raise_with_hint, require_name};
 use crate::jsonb::Jsonb;
 use crate::plan_cache::Statement;
+use crate::settings;
 
 const ENTITY: &[pg_sys::Oid] = &[pg_sys::TEXTOID, pg_sys::TEXTOID];
 
-/// The version a write created.
-pub struct NewVersion {
-    pub number: i32,
+/// Which entity a write is for, validated.
+pub struct EntityKey {
+    pub entity_type: String,
+    pub entity_id: String,
+}
+
+impl EntityKey {
+    /// Rejects NULL, empty and over-long names with the error a user should see.
+    pub fn new(entity_type: Option<&str>, entity_id: Option<&str>) -> Self {
+        let key = EntityKey {
+            entity_type: require_name("entity_type", entity_type),
+            entity_id: require_name("entity_id", entity_id),
+        };
+        check_length("entity_type", &key.entity_type, 100);
+        check_length("entity_id", &key.entity_id, 255);
+        key
+    }
+
+    fn args(&self) -> [DatumWithOid<'_>; 2] {
+        [self.entity_type.as_str().into(), self.entity_id.as_str().into()]
+    }
+}
+
+impl std::fmt::Display for EntityKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.entity_type, self.entity_id)
+    }
+}
+
+/// A state to write: its parsed value (for the checksum) and the `jsonb` datum to store.
+pub struct NewState<'a> {
+    pub value: &'a Value,
+    pub datum: DatumWithOid<'a>,
+    pub created_by: Option<Uuid>,
+    pub command_id: Option<Uuid>,
+}
+
+/// What a write stored.
+pub struct Written {
+    pub version: i32,
     pub valid_from: TimestampWithTimeZone,
+    pub checksum: String,
+    pub id: Uuid,
+}
+
+/// Writes a new version of an entity's state, or nothing when it equals the current
+/// state (same canonical JSON); the single write path of every writer.
+pub fn write_version(client: &mut SpiClient<'_>, key: &EntityKey, state: NewState<'_>) -> Option<Written> {
+    let canonical = chronicle_json::canonical_bytes(state.value);
+    check_size(key, canonical.len());
+    let checksum = chronicle_json::checksum_of_canonical(&canonical);
+    let (version, valid_from) = claim_next_version(client, key, &checksum)?;
+    let id = uuid_v7();
+    static INSERT: Statement = Statement {
+        sql: "INSERT INTO chronicle.state_versions
+                     (entity_type, entity_id, version, state, valid_from, checksum, id, created_by, command_id)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, chronicle.current_user_id()), $9)",
+        params: &[
+            pg_sys::TEXTOID,
+            pg_sys::TEXTOID,
+            pg_sys::INT4OID,
+            pg_sys::JSONBOID,
+            pg_sys::TIMESTAMPTZOID,
+            pg_sys::TEXTOID,
+            pg_sys::UUIDOID,
+            pg_sys::UUIDOID,
+            pg_sys::UUIDOID,
+        ],
+    };
+    let [entity_type, entity_id] = key.args();
+    writing_history(|| {
+        INSERT.run(
+            client,
+            &[
+                entity_type,
+                entity_id,
+                version.into(),
+                state.datum,
+                valid_from.into(),
+                checksum.as_str().into(),
+                id.into(),
+                state.created_by.into(),
+                state.command_id.into(),
+            ],
+        )
+    });
+    Some(Written { version, valid_from, checksum, id })
+}
+
+/// Claims the next version number of an entity for a state with `checksum`, or returns
+/// `None` when that state is already the current one.
+///
+/// `valid_from` is the wall clock, but always at least a microsecond after the entity's
+/// last change: versions written in one transaction, or by a transaction that started
+/// before the last committed write, still get strictly increasing timestamps.
+fn claim_next_version(
+    client: &mut SpiClient<'_>,
+    key: &EntityKey,
+    checksum: &str,
+) -> Option<(i32, TimestampWithTimeZone)> {
+    static CLAIM: Statement = Statement {
+        sql: "INSERT INTO chronicle.state_entities AS e
+                     (entity_type, entity_id, last_version, last_change, current_checksum)
+              VALUES ($1, $2, 1, clock_timestamp(), $3)
+              ON CONFLICT (entity_type, entity_id) DO UPDATE
+                 SET last_version = e.last_version + 1,
+                     last_change = greatest(clock_timestamp(), e.last_change + interval '1 microsecond'),
+                     current_checksum = excluded.current_checksum
+               WHERE e.current_checksum IS DISTINCT FROM excluded.current_checksum
+              RETURNING last_version, last_change",
+        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID],
+    };
+    let [entity_type, entity_id] = key.args();
+    let row = CLAIM.run(client, &[entity_type, entity_id, checksum.into()]);
+    let (version, valid_from) = row.first().get_two::<i32, TimestampWithTimeZone>().ok()?;
+    Some((version?, valid_from?))
 }
 
 /// An entity's head row, locked by this transaction.
@@ -42,42 +159,10 @@ impl LockedEntity {
     }
 }
 
-/// Claims the next version of an entity for a state with `checksum`, or returns `None` when
-/// that state is already the current one (an unchanged state writes no new version). On
-/// `Some`, the previous current version, if any, has been closed at the new `valid_from`.
-///
-/// `valid_from` is the wall clock, but always at least a microsecond after the entity's
-/// last change: versions written in one transaction, or by a transaction that started
-/// before the last committed write, still get strictly increasing timestamps.
-pub fn claim_next_version(
-    client: &mut SpiClient<'_>,
-    entity_type: &str,
-    entity_id: &str,
-    checksum: &str,
-) -> Option<NewVersion> {
-    static CLAIM: Statement = Statement {
-        sql: "INSERT INTO chronicle.state_entities AS e
-                     (entity_type, entity_id, last_version, last_change, current_checksum)
-              VALUES ($1, $2, 1, clock_timestamp(), $3)
-              ON CONFLICT (entity_type, entity_id) DO UPDATE
-                 SET last_version = e.last_version + 1,
-                     last_change = greatest(clock_timestamp(), e.last_change + interval '1 microsecond'),
-                     current_checksum = excluded.current_checksum
-               WHERE e.current_checksum IS DISTINCT FROM excluded.current_checksum
-              RETURNING last_version, last_change",
-        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID],
-    };
-    let row = CLAIM.run(client, &[entity_type.into(), entity_id.into(), checksum.into()]);
-    let (number, valid_from) = row.first().get_two::<i32, TimestampWithTimeZone>().ok()?;
-    let new = NewVersion { number: number?, valid_from: valid_from? };
-    close_current_version(client, entity_type, entity_id, new.valid_from);
-    Some(new)
-}
-
 /// Locks an entity's head row, creating it (at version 0) if the entity was never
-/// written, so that read-modify-write callers (compare-and-set, patch, revert, delete)
-/// read the state only after every earlier writer has committed.
-pub fn lock_entity(client: &mut SpiClient<'_>, entity_type: &str, entity_id: &str) -> LockedEntity {
+/// written, so that read-modify-write callers (compare-and-set, patch, revert) read the
+/// state only after every earlier writer has committed.
+pub fn lock_entity(client: &mut SpiClient<'_>, key: &EntityKey) -> LockedEntity {
     static CREATE: Statement = Statement {
         sql: "INSERT INTO chronicle.state_entities
                      (entity_type, entity_id, last_version, last_change, current_checksum)
@@ -92,120 +177,19 @@ pub fn lock_entity(client: &mut SpiClient<'_>, entity_type: &str, entity_id: &st
                  FOR UPDATE",
         params: ENTITY,
     };
-    CREATE.run(client, &[entity_type.into(), entity_id.into()]);
-    let row = LOCK.run(client, &[entity_type.into(), entity_id.into()]);
-    let (last_version, is_live) = row
-        .first()
-        .get_two::<i32, bool>()
-        .expect("the entity row was just created or found");
+    CREATE.run(client, &key.args());
+    let row = LOCK.run(client, &key.args());
+    let (last_version, is_live) =
+        row.first().get_two::<i32, bool>().expect("the entity row was just created or found");
     LockedEntity {
         last_version: last_version.expect("last_version is NOT NULL"),
         is_live: is_live.expect("IS NOT NULL is never NULL"),
     }
 }
 
-/// Inserts a state through the versioning trigger, exactly as a direct `INSERT` does.
-/// Returns the new version, or `None` when the state was unchanged.
-pub fn insert_version(
-    client: &mut SpiClient<'_>,
-    entity_type: &str,
-    entity_id: &str,
-    state: DatumWithOid<'_>,
-    command_id: Option<pgrx::Uuid>,
-) -> Option<i32> {
-    static INSERT: Statement = Statement {
-        sql: "INSERT INTO chronicle.state_store (entity_type, entity_id, state, command_id)
-              VALUES ($1, $2, $3, $4)
-              RETURNING version",
-        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::JSONBOID, pg_sys::UUIDOID],
-    };
-    let rows = INSERT.run(client, &[entity_type.into(), entity_id.into(), state, command_id.into()]);
-    if rows.is_empty() {
-        return None;
-    }
-    rows.first().get_one::<i32>().ok().flatten()
-}
-
-/// Writes `state` unless it equals the current state; returns the entity's current
-/// version afterwards either way.
-pub fn write_state(
-    client: &mut SpiClient<'_>,
-    entity_type: &str,
-    entity_id: &str,
-    state: DatumWithOid<'_>,
-    command_id: Option<pgrx::Uuid>,
-) -> i32 {
-    insert_version(client, entity_type, entity_id, state, command_id).unwrap_or_else(|| {
-        // Unchanged: the trigger left the head row locked, so this is still current.
-        current_version(client, entity_type, entity_id).expect("an unchanged state is current")
-    })
-}
-
-/// The current version number of an entity, if it has one.
-pub fn current_version(client: &mut SpiClient<'_>, entity_type: &str, entity_id: &str) -> Option<i32> {
-    static CURRENT: Statement = Statement {
-        sql: "SELECT last_version FROM chronicle.state_entities
-               WHERE entity_type = $1 AND entity_id = $2 AND current_checksum IS NOT NULL",
-        params: ENTITY,
-    };
-    CURRENT
-        .run(client, &[entity_type.into(), entity_id.into()])
-        .first()
-        .get_one::<i32>()
-        .ok()
-        .flatten()
-}
-
-/// The highest version number ever written for an entity (0 or `None`: never written).
-pub fn last_version(client: &mut SpiClient<'_>, entity_type: &str, entity_id: &str) -> Option<i32> {
-    static LAST: Statement = Statement {
-        sql: "SELECT last_version FROM chronicle.state_entities
-               WHERE entity_type = $1 AND entity_id = $2",
-        params: ENTITY,
-    };
-    LAST.run(client, &[entity_type.into(), entity_id.into()]).first().get_one::<i32>().ok().flatten()
-}
-
-/// The state of one version of an entity, if that version exists.
-pub fn state_at_version(
-    client: &mut SpiClient<'_>,
-    entity_type: &str,
-    entity_id: &str,
-    version: i32,
-) -> Option<Value> {
-    static AT_VERSION: Statement = Statement {
-        sql: "SELECT state FROM chronicle.state_store
-               WHERE entity_type = $1 AND entity_id = $2 AND version = $3",
-        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::INT4OID],
-    };
-    AT_VERSION
-        .run(client, &[entity_type.into(), entity_id.into(), version.into()])
-        .first()
-        .get_one::<Jsonb>()
-        .ok()
-        .flatten()
-        .map(|state| state.0)
-}
-
-/// The current state of an entity, if it has one.
-pub fn current_state(client: &mut SpiClient<'_>, entity_type: &str, entity_id: &str) -> Option<Value> {
-    static CURRENT_STATE: Statement = Statement {
-        sql: "SELECT state FROM chronicle.state_store
-               WHERE entity_type = $1 AND entity_id = $2 AND valid_to IS NULL",
-        params: ENTITY,
-    };
-    CURRENT_STATE
-        .run(client, &[entity_type.into(), entity_id.into()])
-        .first()
-        .get_one::<Jsonb>()
-        .ok()
-        .flatten()
-        .map(|state| state.0)
-}
-
-/// Ends the current version of an entity without writing a new one. Returns the version
-/// that was closed, or `None` when the entity had no current version.
-pub fn delete_current(client: &mut SpiClient<'_>, entity_type: &str, entity_id: &str) -> Option<i32> {
+/// Ends an entity's current version without writing a new one. Returns the version that
+/// was ended, or `None` when the entity had no current version.
+pub fn delete_current(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i32> {
     static DELETE: Statement = Statement {
         sql: "UPDATE chronicle.state_entities
                  SET last_change = greatest(clock_timestamp(), last_change + interval '1 microsecond'),
@@ -214,42 +198,123 @@ pub fn delete_current(client: &mut SpiClient<'_>, entity_type: &str, entity_id: 
               RETURNING last_version, last_change",
         params: ENTITY,
     };
-    let row = DELETE.run(client, &[entity_type.into(), entity_id.into()]);
+    static RECORD: Statement = Statement {
+        sql: "INSERT INTO chronicle.state_deletions (entity_type, entity_id, version, deleted_at)
+              VALUES ($1, $2, $3, $4)",
+        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZOID],
+    };
+    let row = DELETE.run(client, &key.args());
     let (version, deleted_at) = row.first().get_two::<i32, TimestampWithTimeZone>().ok()?;
-    close_current_version(client, entity_type, entity_id, deleted_at?);
-    version
+    let (version, deleted_at) = (version?, deleted_at?);
+    let [entity_type, entity_id] = key.args();
+    writing_history(|| RECORD.run(client, &[entity_type, entity_id, version.into(), deleted_at.into()]));
+    Some(version)
+}
+
+/// The current version number of an entity, if it has one.
+pub fn current_version(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i32> {
+    static CURRENT: Statement = Statement {
+        sql: "SELECT last_version FROM chronicle.state_entities
+               WHERE entity_type = $1 AND entity_id = $2 AND current_checksum IS NOT NULL",
+        params: ENTITY,
+    };
+    CURRENT.run(client, &key.args()).first().get_one::<i32>().ok().flatten()
+}
+
+/// The highest version number ever written for an entity (0 or `None`: never written).
+pub fn last_version(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i32> {
+    static LAST: Statement = Statement {
+        sql: "SELECT last_version FROM chronicle.state_entities
+               WHERE entity_type = $1 AND entity_id = $2",
+        params: ENTITY,
+    };
+    LAST.run(client, &key.args()).first().get_one::<i32>().ok().flatten()
+}
+
+/// The state of one version of an entity, if that version exists.
+pub fn state_at_version(client: &mut SpiClient<'_>, key: &EntityKey, version: i32) -> Option<Value> {
+    static AT_VERSION: Statement = Statement {
+        sql: "SELECT state FROM chronicle.state_versions
+               WHERE entity_type = $1 AND entity_id = $2 AND version = $3",
+        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::INT4OID],
+    };
+    let [entity_type, entity_id] = key.args();
+    AT_VERSION
+        .run(client, &[entity_type, entity_id, version.into()])
+        .first()
+        .get_one::<Jsonb>()
+        .ok()
+        .flatten()
+        .map(|state| state.0)
+}
+
+/// The current state of an entity, if it has one.
+pub fn current_state(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<Value> {
+    static CURRENT_STATE: Statement = Statement {
+        sql: "SELECT state FROM chronicle.current_state WHERE entity_type = $1 AND entity_id = $2",
+        params: ENTITY,
+    };
+    CURRENT_STATE.run(client, &key.args()).first().get_one::<Jsonb>().ok().flatten().map(|state| state.0)
 }
 
 thread_local! {
-    static CLOSING_VERSION: Cell<bool> = const { Cell::new(false) };
+    static WRITING_HISTORY: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Whether the statement now running is this module closing a version, the one change to
-/// an existing `state_store` row the append-only guard lets through.
-pub fn is_closing_version() -> bool {
-    CLOSING_VERSION.with(Cell::get)
+/// Whether the statement now running is this module writing history: the only writes
+/// the guard on the history tables lets through.
+pub fn is_writing_history() -> bool {
+    WRITING_HISTORY.with(Cell::get)
 }
 
-fn close_current_version(
-    client: &mut SpiClient<'_>,
-    entity_type: &str,
-    entity_id: &str,
-    valid_to: TimestampWithTimeZone,
-) {
-    static CLOSE: Statement = Statement {
-        sql: "UPDATE chronicle.state_store SET valid_to = $3
-               WHERE entity_type = $1 AND entity_id = $2 AND valid_to IS NULL",
-        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID],
-    };
-    // Reset on drop, so an error raised inside the UPDATE (it unwinds through here) cannot
+fn writing_history<R>(write: impl FnOnce() -> R) -> R {
+    // Reset on drop, so an error raised inside the write (it unwinds through here) cannot
     // leave the guard open for the rest of the session.
-    struct Closing;
-    impl Drop for Closing {
+    struct Writing;
+    impl Drop for Writing {
         fn drop(&mut self) {
-            CLOSING_VERSION.with(|flag| flag.set(false));
+            WRITING_HISTORY.with(|flag| flag.set(false));
         }
     }
-    CLOSING_VERSION.with(|flag| flag.set(true));
-    let _closing = Closing;
-    CLOSE.run(client, &[entity_type.into(), entity_id.into(), valid_to.into()]);
+    WRITING_HISTORY.with(|flag| flag.set(true));
+    let _writing = Writing;
+    write()
+}
+
+/// A time-ordered UUID (RFC 9562 version 7): new versions land at the right edge of the
+/// `id` index instead of on a random page.
+fn uuid_v7() -> Uuid {
+    let mut bytes = [0u8; 16];
+    // SAFETY: the buffer is 16 writable bytes.
+    if !unsafe { pg_sys::pg_strong_random(bytes.as_mut_ptr().cast(), bytes.len()) } {
+        raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "could not generate random bytes for a version id");
+    }
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64);
+    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+    bytes[6] = 0x70 | (bytes[6] & 0x0f);
+    bytes[8] = 0x80 | (bytes[8] & 0x3f);
+    Uuid::from_bytes(bytes)
+}
+
+fn check_length(what: &str, value: &str, max_chars: usize) {
+    let chars = value.chars().count();
+    if chars > max_chars {
+        raise(
+            PgSqlErrorCode::ERRCODE_STRING_DATA_RIGHT_TRUNCATION,
+            format!("{what} is {chars} characters long, more than the {max_chars} allowed"),
+        );
+    }
+}
+
+fn check_size(key: &EntityKey, bytes: usize) {
+    let limit = settings::max_state_bytes();
+    if bytes > limit {
+        raise_with_hint(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("state of {key} is {bytes} bytes of JSON, over the limit of {limit} bytes"),
+            "The limit is the chronicle.max_state_bytes setting (10MB by default, the size of a Gist file).",
+        );
+    }
 }

@@ -1,103 +1,87 @@
 //! The triggers that make `chronicle.state_store` a versioned, append-only history for
-//! every writer: the API functions below and a plain `INSERT` go through the same code.
+//! every writer: an `INSERT` into the view goes through the same write path as the API
+//! functions, and nothing can change or remove a version once written.
 
 use pgrx::datum::{TimestampWithTimeZone, TryFromDatumError};
 use pgrx::prelude::*;
-use pgrx::WhoAllocated;
+use pgrx::{Uuid, WhoAllocated};
 
-use crate::errors::{raise, raise_with_hint, require_name};
-use crate::jsonb::Jsonb;
-use crate::settings;
-use crate::state::store;
+use crate::errors::raise_with_hint;
+use crate::jsonb::JsonbDatum;
+use crate::state::store::{self, EntityKey, NewState};
 
-/// BEFORE INSERT, for each row: validates the row, skips it when the state equals the
-/// current one, and otherwise numbers it, timestamps it and closes the previous version.
-/// `version`, `valid_from`, `valid_to` and `checksum` are always assigned here; values a
-/// writer supplies for them are replaced.
+/// INSTEAD OF INSERT on the `state_store` view, for each row: writes the row as a new
+/// version (or skips it when the state is unchanged, so `INSERT 0 0`) and returns it as
+/// stored, for `RETURNING`. `version`, `valid_from`, `valid_to`, `checksum` and `id` are
+/// always assigned here; values a writer supplies for them are replaced.
 ///
-/// SECURITY DEFINER so that roles allowed to insert states need no rights on the internal
-/// head table; the search_path is pinned because it is.
+/// SECURITY DEFINER so that roles allowed to insert states need no rights on the storage
+/// tables; the search_path is pinned because it is.
 #[pg_trigger(sql = r#"
-CREATE FUNCTION chronicle.state_store_version() RETURNS trigger
+CREATE FUNCTION chronicle.state_store_insert() RETURNS trigger
 LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
-COMMENT ON FUNCTION chronicle.state_store_version() IS
-  'Trigger: numbers, timestamps and checksums each new chronicle.state_store row and closes the previous version; skips unchanged states';
+COMMENT ON FUNCTION chronicle.state_store_insert() IS
+  'Trigger: writes each row inserted into chronicle.state_store as a new version (numbered, timestamped, checksummed); skips unchanged states';
 "#)]
-fn state_store_version<'a>(
+fn state_store_insert<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TryFromDatumError> {
-    let mut row = trigger.new().expect("a BEFORE INSERT row trigger has NEW").into_owned();
-    let entity_type = require_name("entity_type", row.get_by_name::<String>("entity_type")?.as_deref());
-    let entity_id = require_name("entity_id", row.get_by_name::<String>("entity_id")?.as_deref());
-    check_length("entity_type", &entity_type, 100);
-    check_length("entity_id", &entity_id, 255);
-    let Some(Jsonb(state)) = row.get_by_name::<Jsonb>("state")? else {
-        raise_with_hint(
-            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-            format!("state of {entity_type}/{entity_id} must not be NULL"),
-            "To remove an entity, call chronicle.delete_state(entity_type, entity_id).",
-        )
+    let mut row = trigger.new().expect("an INSTEAD OF INSERT row trigger has NEW").into_owned();
+    let key = EntityKey::new(
+        row.get_by_name::<String>("entity_type")?.as_deref(),
+        row.get_by_name::<String>("entity_id")?.as_deref(),
+    );
+    let state = require_state(&key, row.get_by_name::<JsonbDatum>("state")?);
+    let value = state.parse();
+    let new_state = NewState {
+        value: &value,
+        datum: state.into(),
+        created_by: row.get_by_name::<Uuid>("created_by")?,
+        command_id: row.get_by_name::<Uuid>("command_id")?,
     };
-    let canonical = chronicle_json::canonical_bytes(&state);
-    check_size(&entity_type, &entity_id, canonical.len());
-    let checksum = chronicle_json::checksum_of_canonical(&canonical);
-
-    let claimed = Spi::connect_mut(|client| {
-        store::claim_next_version(client, &entity_type, &entity_id, &checksum)
-    });
-    let Some(version) = claimed else {
+    let Some(written) = Spi::connect_mut(|client| store::write_version(client, &key, new_state)) else {
         return Ok(None);
     };
-    row.set_by_name("version", version.number)?;
-    row.set_by_name("valid_from", version.valid_from)?;
+    row.set_by_name("id", written.id)?;
+    row.set_by_name("version", written.version)?;
+    row.set_by_name("valid_from", written.valid_from)?;
     row.set_by_name("valid_to", None::<TimestampWithTimeZone>)?;
-    row.set_by_name("checksum", checksum)?;
+    row.set_by_name("checksum", written.checksum)?;
     Ok(Some(row))
 }
 
-/// BEFORE UPDATE OR DELETE (per row) and BEFORE TRUNCATE: history is immutable. The only
-/// change let through is the versioning code closing the current version.
+/// Guards the history: BEFORE INSERT, UPDATE, DELETE (per row) and TRUNCATE on the
+/// storage tables, and INSTEAD OF UPDATE and DELETE on the `state_store` view. The only
+/// change let through is the versioning code adding a version or a deletion.
 #[pg_trigger(sql = r#"
-CREATE FUNCTION chronicle.state_store_append_only() RETURNS trigger
+CREATE FUNCTION chronicle.state_history_guard() RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
-COMMENT ON FUNCTION chronicle.state_store_append_only() IS
-  'Trigger: rejects UPDATE, DELETE and TRUNCATE of chronicle.state_store, whose history is immutable';
+COMMENT ON FUNCTION chronicle.state_history_guard() IS
+  'Trigger: rejects UPDATE, DELETE and TRUNCATE of the state history, and inserts that bypass the versioning code';
 "#)]
-fn state_store_append_only<'a>(
+fn state_history_guard<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TryFromDatumError> {
-    if trigger.event().fired_by_update() && store::is_closing_version() {
+    if trigger.event().fired_by_insert() && store::is_writing_history() {
         return Ok(trigger.new());
     }
     raise_with_hint(
         PgSqlErrorCode::ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION,
         "chronicle.state_store is append-only: its history cannot be updated, deleted or truncated",
-        "Write a new version with chronicle.put_state, chronicle.patch_state or chronicle.revert_state, \
-         or end an entity with chronicle.delete_state.",
+        "Write a new version with chronicle.put_state, chronicle.patch_state, chronicle.revert_state \
+         or INSERT INTO chronicle.state_store, or end an entity with chronicle.delete_state.",
     )
 }
 
-fn check_length(what: &str, value: &str, max_chars: usize) {
-    let chars = value.chars().count();
-    if chars > max_chars {
-        raise(
-            PgSqlErrorCode::ERRCODE_STRING_DATA_RIGHT_TRUNCATION,
-            format!("{what} is {chars} characters long, more than the {max_chars} allowed"),
-        );
-    }
-}
-
-fn check_size(entity_type: &str, entity_id: &str, bytes: usize) {
-    let limit = settings::max_state_bytes();
-    if bytes > limit {
+/// A state must be given: deleting is `delete_state`, not writing NULL.
+pub fn require_state(key: &EntityKey, state: Option<JsonbDatum>) -> JsonbDatum {
+    state.unwrap_or_else(|| {
         raise_with_hint(
-            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!(
-                "state of {entity_type}/{entity_id} is {bytes} bytes of JSON, over the limit of {limit} bytes"
-            ),
-            "The limit is the chronicle.max_state_bytes setting (10MB by default, the size of a Gist file).",
-        );
-    }
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            format!("state of {key} must not be NULL"),
+            "To remove an entity, call chronicle.delete_state(entity_type, entity_id).",
+        )
+    })
 }
