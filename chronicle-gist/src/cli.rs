@@ -1,0 +1,327 @@
+//! Command-line interface: argument parsing and the glue that connects the
+//! database, the GitHub client and the three commands.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::export::{ExportConfig, ExportError, Exporter};
+use crate::github::{GithubClient, DEFAULT_API_URL};
+use crate::import::{run_import, ImportOptions};
+use crate::pg::PgDatabase;
+use crate::verify::{run_verify, VerifyOptions};
+
+/// Success (verify: everything matches).
+pub const EXIT_OK: u8 = 0;
+/// `verify` found mismatched, missing or unreadable files.
+pub const EXIT_OUT_OF_SYNC: u8 = 1;
+/// Bad command line (clap's own code).
+pub const EXIT_USAGE: u8 = 2;
+/// Could not do the job: database unreachable, token rejected, unknown gist...
+pub const EXIT_FAILURE: u8 = 3;
+
+const AFTER_HELP: &str = "\
+Environment:
+  DATABASE_URL    database URL, when --database-url is not given
+  GITHUB_TOKEN    GitHub token with the gist scope (sent as a Bearer token)
+  GITHUB_API_URL  API base URL, when --api-url is not given
+
+Exit status: 0 success, 1 verify found differences, 2 usage error,
+3 failure (database unreachable, token rejected, unknown gist, ...).";
+
+/// Keeps GitHub Gists in sync with pg_chronicle: exports queued states,
+/// imports a gist's history, verifies both agree.
+#[derive(Debug, Parser)]
+#[command(name = "chronicle-gist", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// PostgreSQL URL of the pg_chronicle database (postgres://user@host/db)
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        global = true,
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub database_url: Option<String>,
+
+    /// Base URL of the GitHub REST API (GitHub Enterprise: https://HOST/api/v3)
+    #[arg(long, env = "GITHUB_API_URL", global = true, default_value = DEFAULT_API_URL, value_name = "URL")]
+    pub api_url: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send queued states to their gists (chronicle.export_claim/ack/fail)
+    ///
+    /// Waits on LISTEN chronicle_export (polling as a fallback), claims
+    /// batches and sends each with PATCH /gists/{id}, acking every row with
+    /// the Gist revision GitHub returns. Honours GitHub's rate limits.
+    /// SIGINT/SIGTERM finish the request in flight and give the other
+    /// claimed rows back; a second signal quits at once.
+    #[command(after_help = AFTER_HELP)]
+    Export(ExportArgs),
+    /// Load every revision of a gist's files into the state store, oldest first
+    ///
+    /// Reads GET /gists/{id}/commits and every revision, and appends each
+    /// changed .json file as a version of the entity named by the file
+    /// (without .json and a leading "TYPE."), valid from the revision's
+    /// commit time. Re-running imports nothing twice. Files that cannot be
+    /// imported (malformed JSON, ...) are skipped and listed with the reason.
+    #[command(after_help = AFTER_HELP)]
+    Import(ImportArgs),
+    /// Compare each current entity with its gist file by canonical-JSON checksum
+    ///
+    /// Prints a table with one row per entity: match, MISMATCH, MISSING,
+    /// UNREADABLE or GIST ERROR (and untracked gist files), then exits 1
+    /// when any row is not a match.
+    #[command(after_help = AFTER_HELP)]
+    Verify(VerifyArgs),
+}
+
+/// Options of `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Rows claimed at a time
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000), value_name = "N")]
+    pub batch_size: u32,
+
+    /// Lease requested for claimed rows, in seconds
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..), value_name = "SECONDS")]
+    pub lease: u64,
+
+    /// Claim again after this many seconds even without a notification
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..), value_name = "SECONDS")]
+    pub poll_interval: u64,
+
+    /// Longest rate-limit wait to sit out with rows claimed; longer waits give them back
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub max_hold: u64,
+
+    /// Most files sent in one PATCH (latest mode)
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=300), value_name = "N")]
+    pub max_files_per_request: u64,
+
+    /// Drain the queue, then exit (for cron jobs and scripts)
+    #[arg(long)]
+    pub exit_when_idle: bool,
+}
+
+/// Options of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The gist to import
+    #[arg(long, value_name = "GIST_ID")]
+    pub gist: String,
+
+    /// Entity type the gist's files become
+    #[arg(long, value_name = "TYPE")]
+    pub entity_type: String,
+
+    /// Do not draw the progress bar
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// Options of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Only the targets exporting to this gist (default: every enabled target)
+    #[arg(long, value_name = "GIST_ID")]
+    pub gist: Option<String>,
+
+    /// Only this entity type
+    #[arg(long, value_name = "TYPE")]
+    pub entity_type: Option<String>,
+}
+
+impl ExportArgs {
+    pub fn config(&self) -> ExportConfig {
+        ExportConfig {
+            batch_size: self.batch_size,
+            lease: Duration::from_secs(self.lease),
+            poll_interval: Duration::from_secs(self.poll_interval),
+            max_hold: Duration::from_secs(self.max_hold),
+            exit_when_idle: self.exit_when_idle,
+            max_files_per_request: self.max_files_per_request as usize,
+            ..ExportConfig::default()
+        }
+    }
+}
+
+/// Makes SIGINT and SIGTERM set `stop` (the export loop checks it between
+/// requests). A second signal while stopping exits at once with 130.
+pub fn install_stop_handlers(stop: &Arc<AtomicBool>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for signal in [SIGINT, SIGTERM] {
+        // Registered first, so it sees the flag as it was before this
+        // signal: only a repeated signal exits.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(stop))?;
+        signal_hook::flag::register(signal, Arc::clone(stop))?;
+    }
+    Ok(())
+}
+
+/// The program: parse the command line and run.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let token = std::env::var("GITHUB_TOKEN").ok();
+    ExitCode::from(run(cli, token))
+}
+
+fn error(message: impl std::fmt::Display) -> u8 {
+    eprintln!("chronicle-gist: error: {message}");
+    EXIT_FAILURE
+}
+
+/// Runs a parsed command line; returns the exit status.
+pub fn run(cli: Cli, token: Option<String>) -> u8 {
+    let token = token.filter(|t| !t.trim().is_empty());
+    let Some(database_url) = cli.database_url.as_deref().filter(|u| !u.is_empty()) else {
+        return error("no database given: pass --database-url or set DATABASE_URL");
+    };
+    if token.is_none() {
+        if matches!(cli.command, Command::Export(_)) {
+            return error("GITHUB_TOKEN is not set; exporting needs a token with the gist scope");
+        }
+        eprintln!(
+            "chronicle-gist: warning: GITHUB_TOKEN is not set; only public gists can be read"
+        );
+    }
+    let github = GithubClient::new(&cli.api_url, token);
+    let mut db = match PgDatabase::connect(database_url) {
+        Ok(db) => db,
+        Err(e) => return error(format!("cannot use the database: {e}")),
+    };
+    match cli.command {
+        Command::Export(args) => export(&mut db, &github, &args),
+        Command::Import(args) => {
+            let options = ImportOptions {
+                gist_id: args.gist,
+                entity_type: args.entity_type,
+                progress: !args.no_progress && std::io::stderr().is_terminal(),
+            };
+            match run_import(&mut db, &github, &options) {
+                Ok(report) => {
+                    eprintln!(
+                        "chronicle-gist: import of gist {}: {report}",
+                        options.gist_id
+                    );
+                    EXIT_OK
+                }
+                Err(e) => error(format!("import of gist {} stopped: {e}", options.gist_id)),
+            }
+        }
+        Command::Verify(args) => {
+            let options = VerifyOptions {
+                gist_id: args.gist,
+                entity_type: args.entity_type,
+            };
+            match run_verify(&mut db, &github, &options) {
+                Ok(report) => {
+                    if report.rows.is_empty() {
+                        eprintln!(
+                            "chronicle-gist: warning: nothing to verify (no enabled gist target{})",
+                            options
+                                .gist_id
+                                .as_deref()
+                                .map(|g| format!(" for gist {g}"))
+                                .unwrap_or_default()
+                        );
+                    }
+                    print!("{}", report.render_table());
+                    if report.in_sync() {
+                        EXIT_OK
+                    } else {
+                        EXIT_OUT_OF_SYNC
+                    }
+                }
+                Err(e) => error(format!("verify failed: {e}")),
+            }
+        }
+    }
+}
+
+fn export(db: &mut PgDatabase, github: &GithubClient, args: &ExportArgs) -> u8 {
+    if let Err(e) = db.listen() {
+        eprintln!(
+            "chronicle-gist: warning: LISTEN failed ({e}); polling every {}s",
+            args.poll_interval
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    if let Err(e) = install_stop_handlers(&stop) {
+        return error(format!("cannot install signal handlers: {e}"));
+    }
+    let mut exporter = Exporter::new(db, github, args.config(), &stop);
+    let result = exporter.run();
+    let report = exporter.report().clone();
+    eprintln!("chronicle-gist: export: {report}");
+    match result {
+        Ok(()) if report.stopped => {
+            eprintln!("chronicle-gist: stopped by signal; unsent rows were given back");
+            EXIT_OK
+        }
+        Ok(()) => EXIT_OK,
+        Err(ExportError::Unauthorized(message)) => error(format!("{message}; exporter stopped")),
+        Err(e) => error(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_each_command() {
+        let cli = Cli::try_parse_from([
+            "chronicle-gist",
+            "export",
+            "--exit-when-idle",
+            "--batch-size",
+            "5",
+            "--database-url",
+            "postgres://x/y",
+        ])
+        .unwrap();
+        assert_eq!(cli.database_url.as_deref(), Some("postgres://x/y"));
+        match cli.command {
+            Command::Export(args) => {
+                let config = args.config();
+                assert!(config.exit_when_idle);
+                assert_eq!(config.batch_size, 5);
+                assert_eq!(config.lease, Duration::from_secs(60));
+            }
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from([
+            "chronicle-gist",
+            "--api-url",
+            "http://127.0.0.1:1",
+            "import",
+            "--gist",
+            "abc",
+            "--entity-type",
+            "order",
+        ])
+        .unwrap();
+        assert_eq!(cli.api_url, "http://127.0.0.1:1");
+        assert!(
+            matches!(cli.command, Command::Import(ImportArgs { ref gist, .. }) if gist == "abc")
+        );
+        assert!(Cli::try_parse_from(["chronicle-gist", "import", "--gist", "abc"]).is_err());
+        assert!(Cli::try_parse_from(["chronicle-gist", "export", "--batch-size", "0"]).is_err());
+    }
+}

@@ -1,0 +1,577 @@
+//! The export loop: claim queued rows, send them to the Gist API, ack or
+//! fail each one.
+//!
+//! Guarantees, whatever happens:
+//! * every claimed row is acked, failed or released (= failed with
+//!   `retry_after` 0 or with the rate-limit wait) before the loop lets go
+//!   of it, except when the database itself is unreachable; then the lease
+//!   simply expires and the row is claimed again later (nothing lost);
+//! * nothing is sent while GitHub's rate limit says to wait;
+//! * the stop flag (set by SIGINT/SIGTERM) is honoured between requests:
+//!   the request in flight finishes and is acked, the rest are released.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::db::{ClaimedExport, DbError, Mode, Operation, Queue};
+use crate::github::{sleep_unless_stopped, ApiError, FileChange, GithubClient};
+
+/// The `error` text of a row given back because the exporter is stopping.
+pub const RELEASED_STOPPING: &str = "released: exporter stopping";
+
+/// Tunables of the export loop.
+#[derive(Debug, Clone)]
+pub struct ExportConfig {
+    /// Rows per `export_claim`.
+    pub batch_size: u32,
+    /// Lease requested per claim.
+    pub lease: Duration,
+    /// Longest wait for a notification before claiming again anyway (the
+    /// polling fallback, e.g. when a NOTIFY was missed).
+    pub poll_interval: Duration,
+    /// Longest rate-limit wait during which claimed rows are kept (and then
+    /// sent); a longer wait gives them back with `retry_after`.
+    pub max_hold: Duration,
+    /// Drain what is claimable, then return instead of waiting for more.
+    pub exit_when_idle: bool,
+    /// Files per PATCH in `latest` mode.
+    pub max_files_per_request: usize,
+    /// Content bytes per PATCH in `latest` mode (a single larger file is
+    /// still sent, alone).
+    pub max_request_bytes: usize,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        ExportConfig {
+            batch_size: 10,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(30),
+            max_hold: Duration::from_secs(30),
+            exit_when_idle: false,
+            max_files_per_request: 50,
+            max_request_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Counters of one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportReport {
+    /// PATCH requests sent (including refused ones).
+    pub requests: u64,
+    pub acked: u64,
+    /// Rows failed with an error (they will be retried or go dead).
+    pub failed: u64,
+    /// Rows given back unsent (stopping, rate limit, 401).
+    pub released: u64,
+    /// Acks/fails refused because the lease had expired and been re-claimed.
+    pub stale_leases: u64,
+    /// Rate-limit answers received.
+    pub rate_limited: u64,
+    /// The run ended because the stop flag was set.
+    pub stopped: bool,
+    /// `exit_when_idle` ended the run because of a long rate-limit wait.
+    pub exited_rate_limited: bool,
+}
+
+impl fmt::Display for ExportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} requests, {} acked, {} failed, {} released, {} stale leases, {} rate-limit answers",
+            self.requests,
+            self.acked,
+            self.failed,
+            self.released,
+            self.stale_leases,
+            self.rate_limited
+        )
+    }
+}
+
+/// Why the loop stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportError {
+    /// GitHub answered 401: every further request would fail too. The
+    /// claimed rows were failed/released before returning.
+    Unauthorized(String),
+    /// The queue could not be read or updated.
+    Database(DbError),
+}
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExportError::Unauthorized(message) => {
+                write!(
+                    f,
+                    "{message}; stopping the exporter (claimed rows were given back)"
+                )
+            }
+            ExportError::Database(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+impl From<DbError> for ExportError {
+    fn from(e: DbError) -> Self {
+        ExportError::Database(e)
+    }
+}
+
+/// The rows of one PATCH.
+type Request = Vec<ClaimedExport>;
+
+/// Groups a claimed batch into PATCH requests, keeping claim order.
+///
+/// `latest` rows of one gist share a request (one Gist revision for
+/// several files) up to the size caps, but a file never appears twice in
+/// one request: a second row of the same file starts a new request so
+/// versions still reach GitHub in order. `every_version` rows each get
+/// their own request so each version becomes its own revision. Rows the
+/// program cannot send (unknown operation or mode, write without payload)
+/// come back separately with the reason.
+pub fn plan_requests(
+    rows: Vec<ClaimedExport>,
+    max_files: usize,
+    max_bytes: usize,
+) -> (Vec<Request>, Vec<(ClaimedExport, String)>) {
+    let mut requests: Vec<Request> = Vec::new();
+    let mut invalid = Vec::new();
+    // Per gist: the open `latest` request and its content size.
+    let mut open: HashMap<String, (usize, usize)> = HashMap::new();
+    for row in rows {
+        let operation = Operation::parse(&row.operation);
+        let Some(mode) = Mode::parse(&row.mode) else {
+            let reason = format!("invalid queue row: unknown mode '{}'", row.mode);
+            invalid.push((row, reason));
+            continue;
+        };
+        match operation {
+            None => {
+                let reason = format!("invalid queue row: unknown operation '{}'", row.operation);
+                invalid.push((row, reason));
+                continue;
+            }
+            Some(Operation::Write) if row.payload.is_none() => {
+                invalid.push((row, "invalid queue row: write without payload".into()));
+                continue;
+            }
+            Some(_) => {}
+        }
+        let size = row.payload.as_deref().map_or(0, str::len);
+        if mode == Mode::Latest {
+            if let Some((index, bytes)) = open.get_mut(&row.gist_id) {
+                let request = &mut requests[*index];
+                let fits = request.len() < max_files
+                    && *bytes + size <= max_bytes
+                    && !request.iter().any(|r| r.file_name == row.file_name);
+                if fits {
+                    *bytes += size;
+                    request.push(row);
+                    continue;
+                }
+            }
+            open.insert(row.gist_id.clone(), (requests.len(), size));
+        }
+        requests.push(vec![row]);
+    }
+    (requests, invalid)
+}
+
+/// The export loop over a [`Queue`] and a [`GithubClient`].
+pub struct Exporter<'a, Q: Queue> {
+    queue: Q,
+    github: &'a GithubClient,
+    config: ExportConfig,
+    stop: &'a AtomicBool,
+    report: ExportReport,
+}
+
+impl<'a, Q: Queue> Exporter<'a, Q> {
+    /// `stop` is the flag the signal handlers set (see
+    /// [`crate::cli::install_stop_handlers`]); tests set it directly.
+    pub fn new(
+        queue: Q,
+        github: &'a GithubClient,
+        config: ExportConfig,
+        stop: &'a AtomicBool,
+    ) -> Self {
+        Exporter {
+            queue,
+            github,
+            config,
+            stop,
+            report: ExportReport::default(),
+        }
+    }
+
+    pub fn report(&self) -> &ExportReport {
+        &self.report
+    }
+
+    pub fn into_queue(self) -> Q {
+        self.queue
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Runs until the stop flag is set, or, with `exit_when_idle`, until
+    /// nothing is claimable.
+    pub fn run(&mut self) -> Result<(), ExportError> {
+        loop {
+            if self.stopping() {
+                self.report.stopped = true;
+                return Ok(());
+            }
+            // Claim nothing while GitHub wants silence: the rows would only
+            // wait under lease or be given back.
+            if let Some(wait) = self.github.blocked_for() {
+                if self.config.exit_when_idle && wait > self.config.max_hold {
+                    log(format!(
+                        "GitHub rate limit: nothing may be sent for {}s; exiting, queued rows stay queued",
+                        wait.as_secs_f64().ceil()
+                    ));
+                    self.report.exited_rate_limited = true;
+                    return Ok(());
+                }
+                log(format!(
+                    "GitHub rate limit: waiting {}s before sending",
+                    wait.as_secs_f64().ceil()
+                ));
+                sleep_unless_stopped(wait, Some(self.stop));
+                continue;
+            }
+            let rows = self
+                .queue
+                .claim(self.config.batch_size, self.config.lease)?;
+            if rows.is_empty() {
+                if self.config.exit_when_idle {
+                    return Ok(());
+                }
+                self.wait_for_work()?;
+                continue;
+            }
+            self.run_batch(rows)?;
+        }
+    }
+
+    /// Waits for a notification, at most `poll_interval`, waking twice a
+    /// second to notice the stop flag.
+    fn wait_for_work(&mut self) -> Result<(), ExportError> {
+        let deadline = Instant::now() + self.config.poll_interval;
+        while !self.stopping() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            if self
+                .queue
+                .wait_for_notification(left.min(Duration::from_millis(500)))?
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one claimed batch. Every row is acked, failed or released
+    /// before this returns, unless the database fails.
+    pub fn run_batch(&mut self, rows: Vec<ClaimedExport>) -> Result<(), ExportError> {
+        let claimed_at = Instant::now();
+        let (requests, invalid) = plan_requests(
+            rows,
+            self.config.max_files_per_request.max(1),
+            self.config.max_request_bytes,
+        );
+        for (row, reason) in invalid {
+            log(format!("{}: {reason}", row.describe()));
+            self.fail_rows(&[row], &reason, None)?;
+        }
+        let mut pending: VecDeque<Request> = requests.into();
+        while let Some(request) = pending.pop_front() {
+            if self.stopping() {
+                pending.push_front(request);
+                self.release_all(pending, RELEASED_STOPPING, Duration::ZERO)?;
+                self.report.stopped = true;
+                return Ok(());
+            }
+            if let Some(wait) = self.github.blocked_for() {
+                if self.can_hold(claimed_at, wait) {
+                    sleep_unless_stopped(wait, Some(self.stop));
+                    pending.push_front(request);
+                    continue; // re-checks the stop flag and the block
+                }
+                pending.push_front(request);
+                let reason = format!(
+                    "released: GitHub rate limit, retry in {}s",
+                    wait.as_secs_f64().ceil()
+                );
+                return self.release_all(pending, &reason, wait);
+            }
+            self.report.requests += 1;
+            match self.send(&request) {
+                Ok(revision) => self.ack_rows(&request, &revision)?,
+                Err(ApiError::RateLimited { wait, message }) => {
+                    self.report.rate_limited += 1;
+                    log(format!(
+                        "GitHub rate limit ({message}); nothing sent for {}s",
+                        wait.as_secs_f64().ceil()
+                    ));
+                    if self.can_hold(claimed_at, wait) {
+                        // Keep the lease and send again after the wait
+                        // (the block check above does the sleeping).
+                        pending.push_front(request);
+                        continue;
+                    }
+                    let error = ApiError::RateLimited { wait, message }.to_string();
+                    self.fail_rows(&request, &error, Some(wait))?;
+                    let reason = format!(
+                        "released: GitHub rate limit, retry in {}s",
+                        wait.as_secs_f64().ceil()
+                    );
+                    return self.release_all(pending, &reason, wait);
+                }
+                Err(ApiError::Unauthorized { message }) => {
+                    let error = ApiError::Unauthorized { message }.to_string();
+                    self.fail_rows(&request, &error, None)?;
+                    // Not these rows' fault: give them back at once, for
+                    // an exporter with a working token.
+                    self.release_all(
+                        pending,
+                        "released: GitHub token rejected (401)",
+                        Duration::ZERO,
+                    )?;
+                    return Err(ExportError::Unauthorized(error));
+                }
+                Err(ApiError::Validation { message }) if request.len() > 1 => {
+                    // GitHub refuses the whole PATCH for one bad file: send
+                    // the files one by one so only the offender fails.
+                    log(format!(
+                        "GitHub refused a {}-file PATCH to gist {} ({message}); sending the files one by one",
+                        request.len(),
+                        request[0].gist_id
+                    ));
+                    for row in request.into_iter().rev() {
+                        pending.push_front(vec![row]);
+                    }
+                }
+                Err(error) => {
+                    let error = error.to_string();
+                    for row in &request {
+                        log(format!("{}: {error}", row.describe()));
+                    }
+                    self.fail_rows(&request, &error, None)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether to sit out a rate-limit wait with the rows still leased:
+    /// only if the wait is short and the lease outlives it with margin.
+    fn can_hold(&self, claimed_at: Instant, wait: Duration) -> bool {
+        let margin = (self.config.lease / 10).max(Duration::from_secs(1));
+        wait <= self.config.max_hold && claimed_at.elapsed() + wait + margin < self.config.lease
+    }
+
+    /// One PATCH for the rows; returns the revision GitHub reports.
+    fn send(&self, request: &[ClaimedExport]) -> Result<String, ApiError> {
+        let changes: Vec<FileChange> = request
+            .iter()
+            .map(
+                |row| match (Operation::parse(&row.operation), &row.payload) {
+                    (Some(Operation::Write), Some(content)) => FileChange::Write {
+                        file_name: row.file_name.clone(),
+                        content: content.clone(),
+                    },
+                    // plan_requests let nothing else through.
+                    _ => FileChange::Remove {
+                        file_name: row.file_name.clone(),
+                    },
+                },
+            )
+            .collect();
+        let gist = self.github.update_gist(&request[0].gist_id, &changes)?;
+        gist.history
+            .first()
+            .map(|h| h.version.clone())
+            .ok_or_else(|| ApiError::InvalidResponse("PATCH response has an empty history".into()))
+    }
+
+    fn ack_rows(&mut self, rows: &[ClaimedExport], revision: &str) -> Result<(), ExportError> {
+        for row in rows {
+            match self.queue.ack(row.id, &row.lease_token, revision) {
+                Ok(()) => self.report.acked += 1,
+                Err(e) => self.row_db_error(row, "ack", e)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn fail_rows(
+        &mut self,
+        rows: &[ClaimedExport],
+        error: &str,
+        retry_after: Option<Duration>,
+    ) -> Result<(), ExportError> {
+        for row in rows {
+            match self
+                .queue
+                .fail(row.id, &row.lease_token, error, retry_after)
+            {
+                Ok(()) => self.report.failed += 1,
+                Err(e) => self.row_db_error(row, "fail", e)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives back every row of the remaining requests unsent.
+    fn release_all(
+        &mut self,
+        pending: VecDeque<Request>,
+        reason: &str,
+        retry_after: Duration,
+    ) -> Result<(), ExportError> {
+        for row in pending.into_iter().flatten() {
+            match self
+                .queue
+                .fail(row.id, &row.lease_token, reason, Some(retry_after))
+            {
+                Ok(()) => self.report.released += 1,
+                Err(e) => self.row_db_error(&row, "release", e)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// A refused ack/fail of one row is logged and skipped (a stale lease
+    /// means another exporter owns the row now); a lost connection ends
+    /// the run.
+    fn row_db_error(
+        &mut self,
+        row: &ClaimedExport,
+        what: &str,
+        e: DbError,
+    ) -> Result<(), ExportError> {
+        if e.is_connection() {
+            return Err(ExportError::Database(e));
+        }
+        if e.is_stale_lease() {
+            self.report.stale_leases += 1;
+            log(format!(
+                "{}: {what} refused, the lease expired and the row was claimed again ({e})",
+                row.describe()
+            ));
+        } else {
+            log(format!("{}: {what} refused: {e}", row.describe()));
+        }
+        Ok(())
+    }
+}
+
+fn log(message: String) {
+    eprintln!("chronicle-gist: {message}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, gist: &str, file: &str, mode: &str) -> ClaimedExport {
+        ClaimedExport {
+            id,
+            lease_token: format!("t{id}"),
+            attempt: 1,
+            gist_id: gist.into(),
+            file_name: file.into(),
+            operation: "write".into(),
+            payload: Some("{}".into()),
+            mode: mode.into(),
+            entity_type: "doc".into(),
+            entity_id: file.into(),
+            version: id,
+            checksum: None,
+        }
+    }
+
+    fn ids(requests: &[Request]) -> Vec<Vec<i64>> {
+        requests
+            .iter()
+            .map(|r| r.iter().map(|row| row.id).collect())
+            .collect()
+    }
+
+    #[test]
+    fn latest_rows_of_a_gist_share_a_request() {
+        let rows = vec![
+            row(1, "g1", "a.json", "latest"),
+            row(2, "g2", "a.json", "latest"),
+            row(3, "g1", "b.json", "latest"),
+            row(4, "g1", "c.json", "latest"),
+        ];
+        let (requests, invalid) = plan_requests(rows, 50, 1 << 20);
+        assert!(invalid.is_empty());
+        assert_eq!(ids(&requests), vec![vec![1, 3, 4], vec![2]]);
+    }
+
+    #[test]
+    fn every_version_rows_are_alone_and_ordered() {
+        let rows = vec![
+            row(1, "g", "a.json", "every_version"),
+            row(2, "g", "b.json", "every_version"),
+            row(3, "g", "a.json", "every_version"),
+        ];
+        let (requests, _) = plan_requests(rows, 50, 1 << 20);
+        assert_eq!(ids(&requests), vec![vec![1], vec![2], vec![3]]);
+    }
+
+    #[test]
+    fn a_file_never_appears_twice_in_a_request_and_caps_hold() {
+        let rows = vec![
+            row(1, "g", "a.json", "latest"),
+            row(2, "g", "a.json", "latest"),
+            row(3, "g", "b.json", "latest"),
+        ];
+        let (requests, _) = plan_requests(rows.clone(), 50, 1 << 20);
+        assert_eq!(ids(&requests), vec![vec![1], vec![2, 3]]);
+        let (requests, _) = plan_requests(rows.clone(), 1, 1 << 20);
+        assert_eq!(ids(&requests), vec![vec![1], vec![2], vec![3]]);
+        // Each payload is 2 bytes; a 3-byte cap keeps requests single.
+        let (requests, _) = plan_requests(rows, 50, 3);
+        assert_eq!(ids(&requests), vec![vec![1], vec![2], vec![3]]);
+    }
+
+    #[test]
+    fn rows_that_cannot_be_sent_are_returned_with_reasons() {
+        let mut bad_mode = row(1, "g", "a.json", "sometimes");
+        bad_mode.mode = "sometimes".into();
+        let mut bad_op = row(2, "g", "b.json", "latest");
+        bad_op.operation = "rename".into();
+        let mut no_payload = row(3, "g", "c.json", "latest");
+        no_payload.payload = None;
+        let mut remove = row(4, "g", "d.json", "latest");
+        remove.operation = "remove".into();
+        remove.payload = None;
+        let (requests, invalid) =
+            plan_requests(vec![bad_mode, bad_op, no_payload, remove], 50, 100);
+        assert_eq!(ids(&requests), vec![vec![4]]);
+        let reasons: Vec<&str> = invalid.iter().map(|(_, r)| r.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "invalid queue row: unknown mode 'sometimes'",
+                "invalid queue row: unknown operation 'rename'",
+                "invalid queue row: write without payload"
+            ]
+        );
+    }
+}

@@ -1,0 +1,1012 @@
+//! A fake of the GitHub Gist REST API on 127.0.0.1, for tests of this
+//! crate and of anything that drives the `chronicle-gist` binary.
+//!
+//! It keeps gists with their full revision history in memory, follows
+//! GitHub's documented behaviour for the endpoints chronicle-gist uses,
+//! records every request, and lets a test script failures:
+//!
+//! * `GET /gists/{id}`, `GET /gists/{id}/{sha}`: files with `filename`,
+//!   `type`, `language`, `raw_url`, `size`, `truncated`, `content` (content
+//!   above [`FakeGithub::set_truncate_above`], 1 MB by default, is cut and
+//!   `truncated` set), `history` newest first, `updated_at`;
+//! * `PATCH /gists/{id}` with `{"files": {"a": {"content": ".."}, "b": null}}`
+//!   (and `filename` for renames): a new revision when something changed,
+//!   answered like GET; 422 with GitHub's error shape for a file name with
+//!   `/`, blank content, a file above the size limit (10 MB by default) or
+//!   a gist left without files; 400 for a body that is not JSON;
+//! * `POST /gists` (201);
+//! * `GET /gists/{id}/commits` with `per_page` (default 30, max 100),
+//!   `page` and a `Link` header (`next`, `last`, `first`, `prev`);
+//! * raw URLs `/raw/{id}/{sha}/{file}`, served without authentication and
+//!   outside the API rate limit, like gist.githubusercontent.com;
+//! * `Authorization: Bearer <token>` or `token <token>`; a wrong token is
+//!   401 "Bad credentials", writing without one is 401 "Requires
+//!   authentication", an unknown gist or revision is 404 "Not Found";
+//! * `X-RateLimit-Limit/Remaining/Used/Reset/Resource` on every API
+//!   response; with the primary limit used up, 403 "API rate limit
+//!   exceeded" until the reset time.
+//!
+//! ```no_run
+//! use chronicle_gist::fake_github::{FakeGithub, Scripted};
+//! let github = FakeGithub::start();
+//! let gist = github.create_gist(&[("a.json", "{}")]);
+//! github.script(Some("PATCH"), 2, Scripted::RateLimited { status: 429, retry_after: Some(1) });
+//! // point the program at github.url() with token FakeGithub::TOKEN ...
+//! assert_eq!(github.patch_count(&gist), 0);
+//! ```
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use serde_json::{json, Map, Value};
+use tiny_http::{Header, Request, Response, Server};
+
+use crate::time::Timestamp;
+
+const DOCS: &str = "https://docs.github.com/rest/gists/gists";
+
+/// A failure (or delay) to serve instead of the normal answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scripted {
+    /// Answer with this status and `{"message": message, ...}`.
+    Status { status: u16, message: String },
+    /// A secondary rate limit: 403 or 429 with an optional `Retry-After`.
+    RateLimited {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    /// Wait this long, then answer normally (a slow request in flight).
+    Delay(Duration),
+}
+
+/// One request as the fake received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Path without the query string.
+    pub path: String,
+    pub query: String,
+    pub authorization: Option<String>,
+    pub body: String,
+    /// When the request arrived.
+    pub at: SystemTime,
+    /// The status it was answered with.
+    pub status: u16,
+}
+
+impl RecordedRequest {
+    /// The gist id for `/gists/{id}...` paths.
+    pub fn gist_id(&self) -> Option<&str> {
+        self.path.strip_prefix("/gists/")?.split('/').next()
+    }
+}
+
+/// A revision as stored by the fake (oldest first in [`FakeGithub::revisions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FakeRevision {
+    pub version: String,
+    pub committed_at: Timestamp,
+    pub files: BTreeMap<String, String>,
+    pub additions: u64,
+    pub deletions: u64,
+}
+
+struct FakeGist {
+    description: String,
+    public: bool,
+    created_at: Timestamp,
+    /// Oldest first.
+    revisions: Vec<FakeRevision>,
+}
+
+struct ScriptEntry {
+    method: Option<String>,
+    remaining: usize,
+    response: Scripted,
+}
+
+type Hook = Box<dyn FnMut(&RecordedRequest) + Send>;
+
+struct State {
+    base_url: String,
+    tokens: HashSet<String>,
+    gists: BTreeMap<String, FakeGist>,
+    next_gist: u64,
+    max_file_size: usize,
+    truncate_above: usize,
+    rate_limit: u64,
+    rate_remaining: u64,
+    rate_reset: i64,
+    rate_window: Duration,
+    script: VecDeque<ScriptEntry>,
+    requests: Vec<RecordedRequest>,
+    hook: Option<Hook>,
+}
+
+/// The running fake. Dropping it stops the server.
+pub struct FakeGithub {
+    url: String,
+    state: Arc<Mutex<State>>,
+    server: Arc<Server>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeGithub {
+    /// The token the fake accepts from the start.
+    pub const TOKEN: &'static str = "fake-github-token";
+
+    /// Starts a fake on an ephemeral port of 127.0.0.1.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound (a test environment problem).
+    pub fn start() -> FakeGithub {
+        let server = Arc::new(
+            Server::from_listener(loopback_listener(), None)
+                .expect("the fake GitHub needs a loopback port"),
+        );
+        let port = server
+            .server_addr()
+            .to_ip()
+            .expect("the fake GitHub listens on IP")
+            .port();
+        let url = format!("http://127.0.0.1:{port}");
+        let state = Arc::new(Mutex::new(State {
+            base_url: url.clone(),
+            tokens: HashSet::from([Self::TOKEN.to_string()]),
+            gists: BTreeMap::new(),
+            next_gist: 1,
+            max_file_size: 10 * 1024 * 1024,
+            truncate_above: 1024 * 1024,
+            rate_limit: 5000,
+            rate_remaining: 5000,
+            rate_reset: Timestamp::now().unix_secs() + 3600,
+            rate_window: Duration::from_secs(3600),
+            script: VecDeque::new(),
+            requests: Vec::new(),
+            hook: None,
+        }));
+        let thread = {
+            let server = Arc::clone(&server);
+            let state = Arc::clone(&state);
+            std::thread::Builder::new()
+                .name("fake-github".into())
+                .spawn(move || {
+                    // One request at a time, like a strictly ordered server:
+                    // tests can reason about the order requests arrive in.
+                    for request in server.incoming_requests() {
+                        handle(&state, request);
+                    }
+                })
+                .expect("spawning the fake GitHub thread")
+        };
+        FakeGithub {
+            url,
+            state,
+            server,
+            thread: Some(thread),
+        }
+    }
+
+    /// Base URL, to use as `--api-url` / `GITHUB_API_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Accepts another token.
+    pub fn add_token(&self, token: &str) {
+        self.state().tokens.insert(token.into());
+    }
+
+    /// Largest file content a PATCH/POST may carry (GitHub: 10 MB).
+    pub fn set_max_file_size(&self, bytes: usize) {
+        self.state().max_file_size = bytes;
+    }
+
+    /// Content above this many bytes is truncated in API answers (GitHub: 1 MB).
+    pub fn set_truncate_above(&self, bytes: usize) {
+        self.state().truncate_above = bytes;
+    }
+
+    /// Sets the primary rate limit: `remaining` requests until `reset_in`
+    /// from now, then `limit` again for each following window of the same
+    /// length.
+    pub fn set_rate_limit(&self, limit: u64, remaining: u64, reset_in: Duration) {
+        let mut state = self.state();
+        state.rate_limit = limit;
+        state.rate_remaining = remaining;
+        state.rate_reset = Timestamp::now().unix_secs() + reset_in.as_secs().max(1) as i64;
+        state.rate_window = reset_in.max(Duration::from_secs(1));
+    }
+
+    /// The `X-RateLimit-Reset` the fake currently announces.
+    pub fn rate_limit_reset(&self) -> i64 {
+        self.state().rate_reset
+    }
+
+    /// Serves `response` to the next `count` requests with this method
+    /// (any method for `None`) instead of answering them. Entries are used
+    /// in the order they were scripted. Raw URLs are not affected.
+    pub fn script(&self, method: Option<&str>, count: usize, response: Scripted) {
+        self.state().script.push_back(ScriptEntry {
+            method: method.map(str::to_ascii_uppercase),
+            remaining: count,
+            response,
+        });
+    }
+
+    /// Calls `hook` for every request as it arrives, before it is answered
+    /// (e.g. to raise the exporter's stop flag while a PATCH is in flight).
+    pub fn on_request(&self, hook: impl FnMut(&RecordedRequest) + Send + 'static) {
+        self.state().hook = Some(Box::new(hook));
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// PATCH requests received for a gist, whatever they were answered with.
+    pub fn patch_count(&self, gist_id: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == "PATCH" && r.gist_id() == Some(gist_id))
+            .count()
+    }
+
+    /// PATCH requests for a gist that were answered 200.
+    pub fn successful_patches(&self, gist_id: &str) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "PATCH" && r.gist_id() == Some(gist_id) && r.status == 200)
+            .collect()
+    }
+
+    /// Creates a gist with one revision (like `POST /gists`); returns its id.
+    pub fn create_gist(&self, files: &[(&str, &str)]) -> String {
+        let id = {
+            let mut state = self.state();
+            state.next_gist += 1;
+            format!("{:032x}", 0xc4_0000_0000u64 + state.next_gist - 1)
+        };
+        self.create_gist_with_id(&id, files);
+        id
+    }
+
+    /// Creates (or replaces) a gist with a chosen id, e.g. the id a
+    /// database's `gist_targets` already names. `files` may be empty (GitHub
+    /// never allows that, but a test against an existing target may need
+    /// an empty gist to export into): its first revision then has no files.
+    pub fn create_gist_with_id(&self, id: &str, files: &[(&str, &str)]) {
+        let mut state = self.state();
+        let id = id.to_string();
+        let files: BTreeMap<String, String> = files
+            .iter()
+            .map(|(n, c)| (n.to_string(), c.to_string()))
+            .collect();
+        let now = Timestamp::now().truncate_to_secs();
+        state.gists.insert(
+            id.clone(),
+            FakeGist {
+                description: String::new(),
+                public: false,
+                created_at: now,
+                revisions: Vec::new(),
+            },
+        );
+        commit(&mut state, &id, files);
+    }
+
+    /// Adds a revision directly (no validation, no request recorded):
+    /// `Some(content)` writes a file, `None` deletes it. Returns the new
+    /// revision's sha.
+    ///
+    /// # Panics
+    /// If the gist does not exist.
+    pub fn commit(&self, gist_id: &str, changes: &[(&str, Option<&str>)]) -> String {
+        let mut state = self.state();
+        let mut files = head(&state, gist_id)
+            .expect("commit to an unknown fake gist")
+            .files
+            .clone();
+        for (name, content) in changes {
+            match content {
+                Some(content) => files.insert(name.to_string(), content.to_string()),
+                None => files.remove(*name),
+            };
+        }
+        commit(&mut state, gist_id, files)
+    }
+
+    /// A gist's revisions, oldest first.
+    pub fn revisions(&self, gist_id: &str) -> Vec<FakeRevision> {
+        self.state()
+            .gists
+            .get(gist_id)
+            .map(|g| g.revisions.clone())
+            .unwrap_or_default()
+    }
+
+    /// A file's current content.
+    pub fn file(&self, gist_id: &str, file_name: &str) -> Option<String> {
+        head(&self.state(), gist_id)?.files.get(file_name).cloned()
+    }
+}
+
+/// A listener on an ephemeral loopback port with TCP_NODELAY, which
+/// Linux passes on to accepted connections. tiny_http writes headers and
+/// body separately; with Nagle's algorithm the body would wait for the
+/// client's delayed ACK (~40 ms per request).
+fn loopback_listener() -> std::net::TcpListener {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("creating a socket");
+    socket.set_tcp_nodelay(true).expect("setting TCP_NODELAY");
+    let address: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+    socket.bind(&address.into()).expect("binding 127.0.0.1:0");
+    socket.listen(128).expect("listening");
+    socket.into()
+}
+
+impl Drop for FakeGithub {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn head<'a>(state: &'a State, gist_id: &str) -> Option<&'a FakeRevision> {
+    state.gists.get(gist_id)?.revisions.last()
+}
+
+/// Appends a revision with these files; returns its sha.
+fn commit(state: &mut State, gist_id: &str, files: BTreeMap<String, String>) -> String {
+    let gist = state
+        .gists
+        .get_mut(gist_id)
+        .expect("commit to an existing gist");
+    let empty = BTreeMap::new();
+    let old = gist.revisions.last().map_or(&empty, |r| &r.files);
+    let (mut additions, mut deletions) = (0, 0);
+    for name in old.keys().chain(files.keys()).collect::<HashSet<_>>() {
+        let (a, d) = line_changes(old.get(name), files.get(name));
+        additions += a;
+        deletions += d;
+    }
+    // GitHub reports commit times in whole seconds, and two quick commits
+    // can share one; so does the fake.
+    let committed_at = Timestamp::now().truncate_to_secs();
+    let number = gist.revisions.len();
+    let version = chronicle_json::checksum(&json!({
+        "gist": gist_id, "n": number, "files": files, "at": committed_at.to_rfc3339()
+    }))[..40]
+        .to_string();
+    gist.revisions.push(FakeRevision {
+        version: version.clone(),
+        committed_at,
+        files,
+        additions,
+        deletions,
+    });
+    version
+}
+
+/// Added and deleted lines between two versions of a file (multiset of lines).
+fn line_changes(old: Option<&String>, new: Option<&String>) -> (u64, u64) {
+    let mut counts: HashMap<&str, i64> = HashMap::new();
+    for line in old.map(|s| s.lines()).into_iter().flatten() {
+        *counts.entry(line).or_default() -= 1;
+    }
+    for line in new.map(|s| s.lines()).into_iter().flatten() {
+        *counts.entry(line).or_default() += 1;
+    }
+    let added = counts.values().filter(|c| **c > 0).map(|c| *c as u64).sum();
+    let deleted = counts
+        .values()
+        .filter(|c| **c < 0)
+        .map(|c| c.unsigned_abs())
+        .sum();
+    (added, deleted)
+}
+
+/// An HTTP answer before it becomes a tiny_http response.
+struct Answer {
+    status: u16,
+    body: String,
+    content_type: &'static str,
+    headers: Vec<(String, String)>,
+    /// API answers carry rate-limit headers; raw file answers do not.
+    api: bool,
+}
+
+impl Answer {
+    fn json(status: u16, body: Value) -> Self {
+        Answer {
+            status,
+            body: body.to_string(),
+            content_type: "application/json; charset=utf-8",
+            headers: Vec::new(),
+            api: true,
+        }
+    }
+
+    fn error(status: u16, message: &str) -> Self {
+        Answer::json(
+            status,
+            json!({"message": message, "documentation_url": DOCS, "status": status.to_string()}),
+        )
+    }
+
+    fn validation(errors: Vec<Value>) -> Self {
+        Answer::json(
+            422,
+            json!({
+                "message": "Validation Failed",
+                "errors": errors,
+                "documentation_url": format!("{DOCS}#update-a-gist"),
+                "status": "422"
+            }),
+        )
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn handle(shared: &Mutex<State>, mut request: Request) {
+    let mut body = String::new();
+    let _ = request.as_reader().read_to_string(&mut body);
+    let (path, query) = match request.url().split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (request.url().to_string(), String::new()),
+    };
+    let authorization = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("Authorization"))
+        .map(|h| h.value.as_str().to_string());
+    let mut recorded = RecordedRequest {
+        method: request.method().as_str().to_ascii_uppercase(),
+        path,
+        query,
+        authorization,
+        body,
+        at: SystemTime::now(),
+        status: 0,
+    };
+
+    // The hook runs without the lock held, so it may call back into the fake.
+    let mut hook = lock(shared).hook.take();
+    if let Some(hook) = hook.as_mut() {
+        hook(&recorded);
+    }
+    let delay = {
+        let mut state = lock(shared);
+        if state.hook.is_none() {
+            state.hook = hook;
+        }
+        scripted_delay(&mut state, &recorded)
+    };
+    if let Some(delay) = delay {
+        std::thread::sleep(delay);
+    }
+
+    let answer = {
+        let mut state = lock(shared);
+        let answer = respond(&mut state, &recorded);
+        recorded.status = answer.status;
+        state.requests.push(recorded);
+        let mut answer = answer;
+        if answer.api {
+            let used = state.rate_limit.saturating_sub(state.rate_remaining);
+            answer.headers.extend([
+                ("X-RateLimit-Limit".into(), state.rate_limit.to_string()),
+                (
+                    "X-RateLimit-Remaining".into(),
+                    state.rate_remaining.to_string(),
+                ),
+                ("X-RateLimit-Used".into(), used.to_string()),
+                ("X-RateLimit-Reset".into(), state.rate_reset.to_string()),
+                ("X-RateLimit-Resource".into(), "core".into()),
+                (
+                    "X-GitHub-Media-Type".into(),
+                    "github.v3; format=json".into(),
+                ),
+            ]);
+        }
+        answer
+    };
+    let mut response = Response::from_string(answer.body).with_status_code(answer.status);
+    let mut headers = answer.headers;
+    headers.push(("Content-Type".into(), answer.content_type.into()));
+    for (name, value) in headers {
+        if let Ok(header) = Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            response.add_header(header);
+        }
+    }
+    let _ = request.respond(response);
+}
+
+/// Takes a scripted delay for this request, if one is first in line.
+fn scripted_delay(state: &mut State, request: &RecordedRequest) -> Option<Duration> {
+    if request.path.starts_with("/raw/") {
+        return None;
+    }
+    let entry = state
+        .script
+        .iter_mut()
+        .find(|e| e.method.as_deref().is_none_or(|m| m == request.method))?;
+    let Scripted::Delay(delay) = entry.response else {
+        return None;
+    };
+    entry.remaining -= 1;
+    state.script.retain(|e| e.remaining > 0);
+    Some(delay)
+}
+
+fn respond(state: &mut State, request: &RecordedRequest) -> Answer {
+    if let Some(raw) = request.path.strip_prefix("/raw/") {
+        return raw_file(state, raw);
+    }
+
+    // Authentication comes first on GitHub: a bad token is 401 whatever
+    // else is wrong with the request.
+    let token = request.authorization.as_deref().map(|value| {
+        value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("token "))
+            .unwrap_or(value)
+            .trim()
+            .to_string()
+    });
+    match &token {
+        Some(token) if !state.tokens.contains(token) => {
+            return Answer::error(401, "Bad credentials")
+        }
+        None if request.method != "GET" => return Answer::error(401, "Requires authentication"),
+        _ => {}
+    }
+
+    // Scripted failures. The first entry for this method decides; a
+    // delay was already served (and consumed) before the lock was taken.
+    let index = state
+        .script
+        .iter()
+        .position(|e| e.method.as_deref().is_none_or(|m| m == request.method));
+    if let Some(index) = index {
+        let response = state.script[index].response.clone();
+        if !matches!(response, Scripted::Delay(_)) {
+            state.script[index].remaining -= 1;
+            state.script.retain(|e| e.remaining > 0);
+        }
+        match response {
+            Scripted::Status { status, message } => return Answer::error(status, &message),
+            Scripted::RateLimited {
+                status,
+                retry_after,
+            } => {
+                let mut answer = Answer::error(
+                    status,
+                    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                );
+                if let Some(secs) = retry_after {
+                    answer
+                        .headers
+                        .push(("Retry-After".into(), secs.to_string()));
+                }
+                return answer;
+            }
+            Scripted::Delay(_) => {}
+        }
+    }
+
+    // The primary rate limit: a window of `rate_limit` requests.
+    let now = Timestamp::now().unix_secs();
+    if now >= state.rate_reset {
+        state.rate_remaining = state.rate_limit;
+        state.rate_reset = now + state.rate_window.as_secs().max(1) as i64;
+    }
+    if state.rate_remaining == 0 {
+        return Answer::error(
+            403,
+            "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include the request ID.",
+        );
+    }
+    state.rate_remaining -= 1;
+
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    match (request.method.as_str(), segments.as_slice()) {
+        ("POST", ["gists"]) => create(state, &request.body),
+        ("GET", ["gists", id]) => match state.gists.get(*id) {
+            Some(gist) => Answer::json(200, gist_json(state, id, gist.revisions.len() - 1, false)),
+            None => Answer::error(404, "Not Found"),
+        },
+        ("PATCH", ["gists", id]) => update(state, id, &request.body),
+        ("GET", ["gists", id, "commits"]) => commits(state, id, &request.query),
+        ("GET", ["gists", id, sha]) => {
+            let index = state
+                .gists
+                .get(*id)
+                .and_then(|g| g.revisions.iter().position(|r| r.version == *sha));
+            match index {
+                Some(index) => Answer::json(200, gist_json(state, id, index, true)),
+                None => Answer::error(404, "Not Found"),
+            }
+        }
+        _ => Answer::error(404, "Not Found"),
+    }
+}
+
+fn raw_file(state: &State, raw: &str) -> Answer {
+    let mut parts = raw.splitn(3, '/');
+    let (Some(id), Some(sha), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        return Answer {
+            api: false,
+            ..Answer::error(404, "Not Found")
+        };
+    };
+    let name = percent_decode(name);
+    let content = state
+        .gists
+        .get(id)
+        .and_then(|g| g.revisions.iter().find(|r| r.version == sha))
+        .and_then(|r| r.files.get(&name));
+    match content {
+        Some(content) => Answer {
+            status: 200,
+            body: content.clone(),
+            content_type: "text/plain; charset=utf-8",
+            headers: Vec::new(),
+            api: false,
+        },
+        None => Answer {
+            status: 404,
+            body: "404: Not Found".into(),
+            content_type: "text/plain; charset=utf-8",
+            headers: Vec::new(),
+            api: false,
+        },
+    }
+}
+
+/// Validates a `files` object and applies it to `files`.
+fn apply_files(
+    state: &State,
+    files: &mut BTreeMap<String, String>,
+    changes: &Map<String, Value>,
+) -> Result<(), Answer> {
+    let invalid = |field: &str, code: &str, message: String| {
+        Answer::validation(vec![json!({
+            "resource": "Gist", "field": field, "code": code, "message": message
+        })])
+    };
+    for (name, change) in changes {
+        match change {
+            Value::Null => {
+                // Deleting a file the gist does not have changes nothing.
+                files.remove(name);
+            }
+            Value::Object(file) => {
+                let new_name = match file.get("filename") {
+                    Some(Value::String(n)) => n.clone(),
+                    Some(Value::Null) | None => name.clone(),
+                    Some(_) => {
+                        return Err(invalid(
+                            "files",
+                            "invalid",
+                            format!("{name}: filename must be a string"),
+                        ))
+                    }
+                };
+                for candidate in [name, &new_name] {
+                    if candidate.contains('/') || candidate.trim().is_empty() {
+                        return Err(invalid(
+                            "files",
+                            "invalid",
+                            format!("file name '{candidate}' is invalid: it must not contain '/' or be blank"),
+                        ));
+                    }
+                }
+                let content = match file.get("content") {
+                    Some(Value::String(c)) => c.clone(),
+                    Some(Value::Null) | None => match files.get(name) {
+                        Some(existing) => existing.clone(),
+                        None => {
+                            return Err(invalid(
+                                "files",
+                                "missing_field",
+                                format!("{name}: content is required for a new file"),
+                            ))
+                        }
+                    },
+                    Some(_) => {
+                        return Err(invalid(
+                            "files",
+                            "invalid",
+                            format!("{name}: content must be a string"),
+                        ))
+                    }
+                };
+                if content.trim().is_empty() {
+                    return Err(invalid(
+                        "files",
+                        "missing_field",
+                        format!("{name}: content can't be blank"),
+                    ));
+                }
+                if content.len() > state.max_file_size {
+                    return Err(invalid(
+                        "files",
+                        "too_large",
+                        format!(
+                            "{new_name} is too large ({} bytes; the limit is {} bytes)",
+                            content.len(),
+                            state.max_file_size
+                        ),
+                    ));
+                }
+                files.remove(name);
+                files.insert(new_name, content);
+            }
+            _ => {
+                return Err(invalid(
+                    "files",
+                    "invalid",
+                    format!("{name}: must be an object or null"),
+                ))
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(invalid(
+            "files",
+            "missing_field",
+            "a gist must contain at least one file".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_body(body: &str) -> Result<Map<String, Value>, Answer> {
+    match serde_json::from_str::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(Answer::error(400, "Problems parsing JSON")),
+    }
+}
+
+fn create(state: &mut State, body: &str) -> Answer {
+    let body = match parse_body(body) {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let Some(Value::Object(changes)) = body.get("files") else {
+        return Answer::validation(vec![
+            json!({"resource": "Gist", "field": "files", "code": "missing_field"}),
+        ]);
+    };
+    let mut files = BTreeMap::new();
+    if let Err(answer) = apply_files(state, &mut files, changes) {
+        return answer;
+    }
+    let id = format!("{:032x}", 0xc4_0000_0000u64 + state.next_gist);
+    state.next_gist += 1;
+    state.gists.insert(
+        id.clone(),
+        FakeGist {
+            description: body
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .into(),
+            public: body.get("public").and_then(Value::as_bool).unwrap_or(false),
+            created_at: Timestamp::now().truncate_to_secs(),
+            revisions: Vec::new(),
+        },
+    );
+    commit(state, &id, files);
+    let index = state.gists[&id].revisions.len() - 1;
+    let mut answer = Answer::json(201, gist_json(state, &id, index, false));
+    answer
+        .headers
+        .push(("Location".into(), format!("{}/gists/{id}", state.base_url)));
+    answer
+}
+
+fn update(state: &mut State, id: &str, body: &str) -> Answer {
+    let Some(current) = head(state, id).map(|r| r.files.clone()) else {
+        return Answer::error(404, "Not Found");
+    };
+    let body = match parse_body(body) {
+        Ok(body) => body,
+        Err(answer) => return answer,
+    };
+    let mut files = current.clone();
+    match body.get("files") {
+        Some(Value::Object(changes)) => {
+            if let Err(answer) = apply_files(state, &mut files, changes) {
+                return answer;
+            }
+        }
+        None | Some(Value::Null) => {}
+        Some(_) => {
+            return Answer::validation(vec![
+                json!({"resource": "Gist", "field": "files", "code": "invalid"}),
+            ])
+        }
+    }
+    if let Some(Value::String(description)) = body.get("description") {
+        if let Some(gist) = state.gists.get_mut(id) {
+            gist.description = description.clone();
+        }
+    }
+    // Only a change of content makes a new revision, as on GitHub.
+    if files != current {
+        commit(state, id, files);
+    }
+    let index = state.gists[id].revisions.len() - 1;
+    Answer::json(200, gist_json(state, id, index, false))
+}
+
+fn commits(state: &State, id: &str, query: &str) -> Answer {
+    let Some(gist) = state.gists.get(id) else {
+        return Answer::error(404, "Not Found");
+    };
+    let param = |key: &str| {
+        query
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+    };
+    let per_page = param("per_page").unwrap_or(30).clamp(1, 100);
+    let page = param("page").unwrap_or(1).max(1);
+    let newest_first: Vec<Value> = gist
+        .revisions
+        .iter()
+        .rev()
+        .map(|r| history_entry(state, id, r))
+        .collect();
+    let items: Vec<Value> = newest_first
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .cloned()
+        .collect();
+    let last = newest_first.len().div_ceil(per_page).max(1);
+    let link = |p: usize, rel: &str| {
+        format!(
+            "<{}/gists/{id}/commits?per_page={per_page}&page={p}>; rel=\"{rel}\"",
+            state.base_url
+        )
+    };
+    let mut links = Vec::new();
+    if page < last {
+        links.push(link(page + 1, "next"));
+        links.push(link(last, "last"));
+    }
+    if page > 1 {
+        links.push(link(1, "first"));
+        links.push(link(page - 1, "prev"));
+    }
+    let mut answer = Answer::json(200, Value::Array(items));
+    if !links.is_empty() {
+        answer.headers.push(("Link".into(), links.join(", ")));
+    }
+    answer
+}
+
+fn owner() -> Value {
+    json!({"login": "chronicle-fake", "id": 1, "type": "User", "site_admin": false})
+}
+
+fn history_entry(state: &State, id: &str, revision: &FakeRevision) -> Value {
+    json!({
+        "user": owner(),
+        "version": revision.version,
+        "committed_at": revision.committed_at.to_rfc3339(),
+        "change_status": {
+            "total": revision.additions + revision.deletions,
+            "additions": revision.additions,
+            "deletions": revision.deletions
+        },
+        "url": format!("{}/gists/{id}/{}", state.base_url, revision.version)
+    })
+}
+
+/// The GitHub representation of gist `id` at revision `index`.
+fn gist_json(state: &State, id: &str, index: usize, at_revision: bool) -> Value {
+    let gist = &state.gists[id];
+    let revision = &gist.revisions[index];
+    let base = &state.base_url;
+    let mut files = Map::new();
+    for (name, content) in &revision.files {
+        let (shown, truncated) = if content.len() > state.truncate_above {
+            let mut end = state.truncate_above;
+            while !content.is_char_boundary(end) {
+                end -= 1;
+            }
+            (&content[..end], true)
+        } else {
+            (content.as_str(), false)
+        };
+        let (kind, language) = match name.rsplit_once('.').map(|(_, ext)| ext) {
+            Some("json") => ("application/json", "JSON"),
+            Some("md") => ("text/markdown", "Markdown"),
+            _ => ("text/plain", "Text"),
+        };
+        files.insert(
+            name.clone(),
+            json!({
+                "filename": name,
+                "type": kind,
+                "language": language,
+                "raw_url": format!("{base}/raw/{id}/{}/{}", revision.version, percent_encode(name)),
+                "size": content.len(),
+                "truncated": truncated,
+                "content": shown
+            }),
+        );
+    }
+    let history: Vec<Value> = gist.revisions[..=index]
+        .iter()
+        .rev()
+        .map(|r| history_entry(state, id, r))
+        .collect();
+    let url = if at_revision {
+        format!("{base}/gists/{id}/{}", revision.version)
+    } else {
+        format!("{base}/gists/{id}")
+    };
+    json!({
+        "url": url,
+        "forks_url": format!("{base}/gists/{id}/forks"),
+        "commits_url": format!("{base}/gists/{id}/commits"),
+        "id": id,
+        "node_id": format!("G_fake{id}"),
+        "git_pull_url": format!("{base}/{id}.git"),
+        "git_push_url": format!("{base}/{id}.git"),
+        "html_url": format!("{base}/html/{id}"),
+        "files": files,
+        "public": gist.public,
+        "created_at": gist.created_at.to_rfc3339(),
+        "updated_at": revision.committed_at.to_rfc3339(),
+        "description": gist.description,
+        "comments": 0,
+        "user": null,
+        "comments_url": format!("{base}/gists/{id}/comments"),
+        "owner": owner(),
+        "forks": [],
+        "history": history,
+        "truncated": false
+    })
+}
+
+fn percent_encode(text: &str) -> String {
+    crate::github::encode_segment(text)
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,5 @@
+//! The `chronicle-gist` command; everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    chronicle_gist::cli::main()
+}

@@ -1,0 +1,274 @@
+//! [`Queue`] and [`StateStore`] on a real PostgreSQL database with the
+//! pg_chronicle extension, through the synchronous `postgres` client.
+//!
+//! Every call is a plain `SELECT` of the extension's SQL function. Values
+//! cross the wire as text and are cast in SQL (`$2::text::uuid`,
+//! `::bigint`), so this file needs none of the `postgres` crate's optional
+//! type features and does not care whether a column is `int` or `bigint`.
+
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::{Client, NoTls};
+
+use crate::db::{
+    ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Queue, StateStore,
+};
+
+/// The channel `chronicle.export_*` notifies when rows are enqueued.
+pub const EXPORT_CHANNEL: &str = "chronicle_export";
+
+/// A connection to the pg_chronicle database.
+pub struct PgDatabase {
+    client: Client,
+    listening: bool,
+}
+
+impl PgDatabase {
+    /// Connects with a libpq-style URL or key/value string. TLS is not
+    /// supported (`NoTls`): connect over a local socket, localhost or a
+    /// tunnel.
+    pub fn connect(url: &str) -> Result<Self, DbError> {
+        let client = Client::connect(url, NoTls).map_err(to_db_error)?;
+        Ok(PgDatabase {
+            client,
+            listening: false,
+        })
+    }
+
+    /// Wraps an existing client (for tests that set up their own).
+    pub fn from_client(client: Client) -> Self {
+        PgDatabase {
+            client,
+            listening: false,
+        }
+    }
+
+    /// Starts `LISTEN chronicle_export` so that
+    /// [`Queue::wait_for_notification`] wakes as soon as rows are enqueued.
+    pub fn listen(&mut self) -> Result<(), DbError> {
+        self.client
+            .batch_execute(&format!("LISTEN {EXPORT_CHANNEL}"))
+            .map_err(to_db_error)?;
+        self.listening = true;
+        Ok(())
+    }
+
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+/// A `Duration` as text PostgreSQL casts to `interval`.
+fn interval(duration: Duration) -> String {
+    format!("{} milliseconds", duration.as_millis())
+}
+
+/// Keeps SQLSTATE and the server's message (with detail and hint), or the
+/// whole cause chain for connection problems ("Connection refused").
+pub fn to_db_error(error: postgres::Error) -> DbError {
+    if let Some(db) = error.as_db_error() {
+        let mut message = db.message().to_string();
+        if let Some(detail) = db.detail() {
+            message.push_str(&format!(" ({detail})"));
+        }
+        if let Some(hint) = db.hint() {
+            message.push_str(&format!(" hint: {hint}"));
+        }
+        return DbError::Server {
+            code: db.code().code().to_string(),
+            message,
+        };
+    }
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    DbError::Connection(message)
+}
+
+impl Queue for PgDatabase {
+    fn claim(&mut self, batch: u32, lease: Duration) -> Result<Vec<ClaimedExport>, DbError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT id::bigint, lease_token::text, attempt::int, gist_id::text,
+                        file_name::text, operation::text, payload::text, mode::text,
+                        entity_type::text, entity_id::text, version::bigint, checksum::text
+                   FROM chronicle.export_claim($1::int, $2::text::interval)",
+                &[&(batch.min(i32::MAX as u32) as i32), &interval(lease)],
+            )
+            .map_err(to_db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(ClaimedExport {
+                    id: row.try_get(0).map_err(to_db_error)?,
+                    lease_token: row.try_get(1).map_err(to_db_error)?,
+                    attempt: row.try_get(2).map_err(to_db_error)?,
+                    gist_id: row.try_get(3).map_err(to_db_error)?,
+                    file_name: row.try_get(4).map_err(to_db_error)?,
+                    operation: row.try_get(5).map_err(to_db_error)?,
+                    payload: row.try_get(6).map_err(to_db_error)?,
+                    mode: row.try_get(7).map_err(to_db_error)?,
+                    entity_type: row.try_get(8).map_err(to_db_error)?,
+                    entity_id: row.try_get(9).map_err(to_db_error)?,
+                    version: row.try_get(10).map_err(to_db_error)?,
+                    checksum: row.try_get(11).map_err(to_db_error)?,
+                })
+            })
+            .collect()
+    }
+
+    fn ack(&mut self, id: i64, lease_token: &str, gist_revision: &str) -> Result<(), DbError> {
+        // `execute`, not `query`: the function returns void, which has no
+        // Rust type to decode into.
+        self.client
+            .execute(
+                "SELECT chronicle.export_ack($1::bigint, $2::text::uuid, $3::text)",
+                &[&id, &lease_token, &gist_revision],
+            )
+            .map(drop)
+            .map_err(to_db_error)
+    }
+
+    fn fail(
+        &mut self,
+        id: i64,
+        lease_token: &str,
+        error: &str,
+        retry_after: Option<Duration>,
+    ) -> Result<(), DbError> {
+        self.client
+            .execute(
+                "SELECT chronicle.export_fail($1::bigint, $2::text::uuid, $3::text, $4::text::interval)",
+                &[&id, &lease_token, &error, &retry_after.map(interval)],
+            )
+            .map(drop)
+            .map_err(to_db_error)
+    }
+
+    fn wait_for_notification(&mut self, timeout: Duration) -> Result<bool, DbError> {
+        if !self.listening {
+            std::thread::sleep(timeout);
+            return Ok(false);
+        }
+        let mut notifications = self.client.notifications();
+        let first = notifications
+            .timeout_iter(timeout)
+            .next()
+            .map_err(to_db_error)?;
+        if first.is_none() {
+            return Ok(false);
+        }
+        // One claim serves any number of notifications: drain the ones
+        // already received without blocking.
+        let mut pending = notifications.iter();
+        while pending.next().map_err(to_db_error)?.is_some() {}
+        Ok(true)
+    }
+}
+
+impl StateStore for PgDatabase {
+    fn import_state_version(&mut self, v: &ImportVersion<'_>) -> Result<Option<i64>, DbError> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT chronicle.import_state_version($1::text, $2::text, $3::text::jsonb,
+                            $4::text::timestamptz, $5::text, $6::text, $7::text)::bigint",
+                &[
+                    &v.entity_type,
+                    &v.entity_id,
+                    &v.state_json,
+                    &v.valid_from,
+                    &v.gist_id,
+                    &v.gist_revision,
+                    &v.file_name,
+                ],
+            )
+            .map_err(to_db_error)?;
+        row.try_get(0).map_err(to_db_error)
+    }
+
+    fn gist_targets(&mut self) -> Result<Vec<GistTarget>, DbError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT entity_type::text, gist_id::text, filename_template::text,
+                        coalesce(enabled, false), mode::text
+                   FROM chronicle.gist_targets ORDER BY entity_type",
+                &[],
+            )
+            .map_err(to_db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(GistTarget {
+                    entity_type: row.try_get(0).map_err(to_db_error)?,
+                    gist_id: row.try_get(1).map_err(to_db_error)?,
+                    filename_template: row.try_get(2).map_err(to_db_error)?,
+                    enabled: row.try_get(3).map_err(to_db_error)?,
+                    mode: row
+                        .try_get::<_, Option<String>>(4)
+                        .map_err(to_db_error)?
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    fn current_entities(&mut self, entity_type: &str) -> Result<Vec<CurrentEntity>, DbError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT entity_id::text, version::bigint, checksum::text,
+                        CASE WHEN checksum IS NULL THEN state::text END,
+                        chronicle.gist_file_name(entity_type, entity_id)
+                   FROM chronicle.current_state
+                  WHERE entity_type = $1::text
+                  ORDER BY entity_id",
+                &[&entity_type],
+            )
+            .map_err(to_db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(CurrentEntity {
+                    entity_type: entity_type.to_string(),
+                    entity_id: row.try_get(0).map_err(to_db_error)?,
+                    version: row.try_get(1).map_err(to_db_error)?,
+                    checksum: row.try_get(2).map_err(to_db_error)?,
+                    state_json: row.try_get(3).map_err(to_db_error)?,
+                    file_name: row.try_get(4).map_err(to_db_error)?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_are_postgres_text() {
+        assert_eq!(interval(Duration::from_secs(60)), "60000 milliseconds");
+        assert_eq!(interval(Duration::ZERO), "0 milliseconds");
+    }
+
+    #[test]
+    fn unreachable_database_is_a_connection_error() {
+        // Port 1 on loopback: nothing listens there, so this fails at once.
+        let err = PgDatabase::connect("postgres://nobody@127.0.0.1:1/none?connect_timeout=5")
+            .err()
+            .expect("connecting to port 1 must fail");
+        assert!(err.is_connection(), "{err:?}");
+        assert!(
+            err.to_string().contains("database connection failed"),
+            "{err}"
+        );
+    }
+}
