@@ -17,10 +17,7 @@ CREATE TABLE chronicle.state_versions (
     created_by  uuid,
     command_id  uuid,
     CONSTRAINT state_versions_pkey PRIMARY KEY (entity_type, entity_id, version),
-    CONSTRAINT state_versions_id_key UNIQUE (id),
-    CONSTRAINT state_versions_row_check CHECK (
-        entity_type <> '' AND length(entity_type) <= 100
-        AND entity_id <> '' AND length(entity_id) <= 255 AND version >= 1)
+    CONSTRAINT state_versions_id_key UNIQUE (id)
 );
 
 COMMENT ON TABLE chronicle.state_versions IS

@@ -10,8 +10,10 @@ CREATE TRIGGER state_store_immutable
     INSTEAD OF UPDATE OR DELETE ON chronicle.state_store
     FOR EACH ROW EXECUTE FUNCTION chronicle.state_history_guard();
 
+-- Inserts are not guarded: only the extension's owner may insert into the storage
+-- tables at all, and a row trigger on every write would cost every writer.
 CREATE TRIGGER state_versions_guard
-    BEFORE INSERT OR UPDATE OR DELETE ON chronicle.state_versions
+    BEFORE UPDATE OR DELETE ON chronicle.state_versions
     FOR EACH ROW EXECUTE FUNCTION chronicle.state_history_guard();
 
 CREATE TRIGGER state_versions_no_truncate
@@ -19,13 +21,15 @@ CREATE TRIGGER state_versions_no_truncate
     FOR EACH STATEMENT EXECUTE FUNCTION chronicle.state_history_guard();
 
 CREATE TRIGGER state_deletions_guard
-    BEFORE INSERT OR UPDATE OR DELETE ON chronicle.state_deletions
+    BEFORE UPDATE OR DELETE ON chronicle.state_deletions
     FOR EACH ROW EXECUTE FUNCTION chronicle.state_history_guard();
 
 CREATE TRIGGER state_deletions_no_truncate
     BEFORE TRUNCATE ON chronicle.state_deletions
     FOR EACH STATEMENT EXECUTE FUNCTION chronicle.state_history_guard();
 
+COMMENT ON FUNCTION chronicle.current_user_id() IS
+  'The acting user: auth.uid() when it exists (Supabase), else the uuid in the sub claim of request.jwt.claims (PostgREST), else NULL';
 COMMENT ON FUNCTION chronicle.put_state(text, text, jsonb, integer, uuid) IS
   'Writes a new version of an entity''s state; returns its number (the current one if the state is unchanged). expected_version makes it a compare-and-set (0: no current version)';
 COMMENT ON FUNCTION chronicle.patch_state(text, text, jsonb, uuid) IS

@@ -9,6 +9,7 @@
 use pgrx::prelude::*;
 
 mod errors;
+mod identity;
 mod jsonb;
 mod plan_cache;
 mod settings;

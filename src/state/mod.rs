@@ -12,7 +12,11 @@ mod trigger;
 
 use pgrx::prelude::*;
 
-extension_sql_file!("../../sql/state.sql", name = "state_tables", requires = ["bootstrap"]);
+extension_sql_file!(
+    "../../sql/state.sql",
+    name = "state_tables",
+    requires = ["bootstrap", identity::current_user_id]
+);
 
 extension_sql_file!(
     "../../sql/state_triggers.sql",
@@ -61,17 +65,13 @@ mod tests {
         assert_eq!(put("b", r#"{"n": 2}"#), 2);
     }
 
-    /// After writes the guard is closed again: the flag that lets the versioning code
-    /// insert history is reset once its statement is done, even by an error.
+    /// Even the owner cannot rewrite history through the storage table.
     #[pg_test(error = "chronicle.state_store is append-only: its history cannot be updated, deleted or truncated")]
-    fn guard_is_closed_after_writes() {
+    fn storage_rows_cannot_be_updated() {
         put("c", r#"{"n": 1}"#);
         put("c", r#"{"n": 2}"#);
-        Spi::run(
-            "INSERT INTO chronicle.state_versions (entity_type, entity_id, version, state, valid_from, checksum, id)
-             VALUES ('test', 'c', 3, '{}', now(), 'forged', gen_random_uuid())",
-        )
-        .expect("rejected by the guard, which raises");
+        Spi::run("UPDATE chronicle.state_versions SET state = '{}' WHERE entity_id = 'c'")
+            .expect("rejected by the guard, which raises");
     }
 
     /// A document nested deeper than chronicle_json::MAX_DEPTH is a clean error, not a

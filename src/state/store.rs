@@ -5,8 +5,6 @@
 //! from a stale snapshot or a scan of the history. A version row is then inserted once and
 //! never touched again: its end is derived from the next version (see sql/state.sql).
 
-use std::cell::Cell;
-
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
@@ -77,7 +75,7 @@ pub fn write_version(client: &mut SpiClient<'_>, key: &EntityKey, state: NewStat
     static INSERT: Statement = Statement {
         sql: "INSERT INTO chronicle.state_versions
                      (entity_type, entity_id, version, state, valid_from, checksum, id, created_by, command_id)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, chronicle.current_user_id()), $9)",
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         params: &[
             pg_sys::TEXTOID,
             pg_sys::TEXTOID,
@@ -91,22 +89,20 @@ pub fn write_version(client: &mut SpiClient<'_>, key: &EntityKey, state: NewStat
         ],
     };
     let [entity_type, entity_id] = key.args();
-    writing_history(|| {
-        INSERT.run(
-            client,
-            &[
-                entity_type,
-                entity_id,
-                version.into(),
-                state.datum,
-                valid_from.into(),
-                checksum.as_str().into(),
-                id.into(),
-                state.created_by.into(),
-                state.command_id.into(),
-            ],
-        )
-    });
+    INSERT.run(
+        client,
+        &[
+            entity_type,
+            entity_id,
+            version.into(),
+            state.datum,
+            valid_from.into(),
+            checksum.as_str().into(),
+            id.into(),
+            state.created_by.or_else(crate::identity::current_user_id).into(),
+            state.command_id.into(),
+        ],
+    );
     Some(Written { version, valid_from, checksum, id })
 }
 
@@ -207,7 +203,7 @@ pub fn delete_current(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i32
     let (version, deleted_at) = row.first().get_two::<i32, TimestampWithTimeZone>().ok()?;
     let (version, deleted_at) = (version?, deleted_at?);
     let [entity_type, entity_id] = key.args();
-    writing_history(|| RECORD.run(client, &[entity_type, entity_id, version.into(), deleted_at.into()]));
+    RECORD.run(client, &[entity_type, entity_id, version.into(), deleted_at.into()]);
     Some(version)
 }
 
@@ -255,30 +251,6 @@ pub fn current_state(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<Valu
         params: ENTITY,
     };
     CURRENT_STATE.run(client, &key.args()).first().get_one::<Jsonb>().ok().flatten().map(|state| state.0)
-}
-
-thread_local! {
-    static WRITING_HISTORY: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether the statement now running is this module writing history: the only writes
-/// the guard on the history tables lets through.
-pub fn is_writing_history() -> bool {
-    WRITING_HISTORY.with(Cell::get)
-}
-
-fn writing_history<R>(write: impl FnOnce() -> R) -> R {
-    // Reset on drop, so an error raised inside the write (it unwinds through here) cannot
-    // leave the guard open for the rest of the session.
-    struct Writing;
-    impl Drop for Writing {
-        fn drop(&mut self) {
-            WRITING_HISTORY.with(|flag| flag.set(false));
-        }
-    }
-    WRITING_HISTORY.with(|flag| flag.set(true));
-    let _writing = Writing;
-    write()
 }
 
 /// A time-ordered UUID (RFC 9562 version 7): new versions land at the right edge of the

@@ -4,7 +4,7 @@
 
 use pgrx::datum::{TimestampWithTimeZone, TryFromDatumError};
 use pgrx::prelude::*;
-use pgrx::{Uuid, WhoAllocated};
+use pgrx::{AllocatedByRust, Uuid, WhoAllocated};
 
 use crate::errors::raise_with_hint;
 use crate::jsonb::JsonbDatum;
@@ -51,22 +51,19 @@ fn state_store_insert<'a>(
     Ok(Some(row))
 }
 
-/// Guards the history: BEFORE INSERT, UPDATE, DELETE (per row) and TRUNCATE on the
-/// storage tables, and INSTEAD OF UPDATE and DELETE on the `state_store` view. The only
-/// change let through is the versioning code adding a version or a deletion.
+/// Guards the history: BEFORE UPDATE and DELETE (per row) and TRUNCATE on the storage
+/// tables, and INSTEAD OF UPDATE and DELETE on the `state_store` view. Nothing that was
+/// written can change.
 #[pg_trigger(sql = r#"
 CREATE FUNCTION chronicle.state_history_guard() RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION chronicle.state_history_guard() IS
-  'Trigger: rejects UPDATE, DELETE and TRUNCATE of the state history, and inserts that bypass the versioning code';
+  'Trigger: rejects UPDATE, DELETE and TRUNCATE of the state history';
 "#)]
 fn state_history_guard<'a>(
-    trigger: &'a PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TryFromDatumError> {
-    if trigger.event().fired_by_insert() && store::is_writing_history() {
-        return Ok(trigger.new());
-    }
+    _trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, TryFromDatumError> {
     raise_with_hint(
         PgSqlErrorCode::ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION,
         "chronicle.state_store is append-only: its history cannot be updated, deleted or truncated",

@@ -118,3 +118,13 @@ SELECT set_config('request.jwt.claims', '{"sub": "6f1c2a52-9d8e-4f7b-a3c1-0b6f2a
 SELECT chronicle.put_state('config', 'mine', '{}', command_id => '00000000-0000-0000-0000-000000000001');
 SELECT created_by, command_id FROM chronicle.state_history('config', 'mine');
 ROLLBACK;
+
+-- A sub claim that is not a uuid means nobody. When Supabase's auth.uid() exists, it
+-- decides who is acting.
+BEGIN;
+SELECT set_config('request.jwt.claims', '{"sub": "not-a-uuid"}', true) IS NOT NULL AS claims_set;
+SELECT chronicle.current_user_id() IS NULL AS nobody;
+CREATE SCHEMA auth;
+CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql AS $$ SELECT '11111111-1111-4111-8111-111111111111'::uuid $$;
+SELECT chronicle.current_user_id() AS from_auth_uid;
+ROLLBACK;

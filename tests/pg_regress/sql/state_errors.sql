@@ -40,8 +40,6 @@ SELECT regress.error_of($$TRUNCATE chronicle.state_store$$);
 SELECT regress.error_of($$UPDATE chronicle.state_versions SET state = '{}'$$);
 SELECT regress.error_of($$DELETE FROM chronicle.state_versions$$);
 SELECT regress.error_of($$TRUNCATE chronicle.state_versions$$);
-SELECT regress.error_of($$INSERT INTO chronicle.state_versions (entity_type, entity_id, version, state, valid_from, checksum, id)
-                          VALUES ('config', 'app', 2, '{}', now(), 'forged', gen_random_uuid())$$);
 
 -- None of the above changed anything.
 SELECT entity_type, entity_id, version, state, valid_to IS NULL AS is_current FROM chronicle.state_store;
