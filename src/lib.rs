@@ -9,6 +9,7 @@
 use pgrx::prelude::*;
 
 mod errors;
+pub mod export;
 mod identity;
 mod jsonb;
 mod plan_cache;

@@ -8,6 +8,8 @@ const DEFAULT_MAX_STATE_BYTES: i32 = 10 * 1024 * 1024;
 
 pub static MAX_STATE_BYTES: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_MAX_STATE_BYTES);
 
+pub static EXPORT_MAX_ATTEMPTS: GucSetting<i32> = GucSetting::<i32>::new(10);
+
 pub fn register() {
     // SUSET: the limit protects the Gist copy, so an ordinary session must not lift it for
     // itself; an administrator can still `GRANT SET ON PARAMETER chronicle.max_state_bytes`.
@@ -20,6 +22,16 @@ pub fn register() {
         i32::MAX,
         GucContext::Suset,
         GucFlags::UNIT_BYTE,
+    );
+    GucRegistry::define_int_guc(
+        c"chronicle.export_max_attempts",
+        c"Deliveries a Gist export gets before it is dead.",
+        c"After this many failed attempts (chronicle.export_fail) an export waits for chronicle.export_redrive().",
+        &EXPORT_MAX_ATTEMPTS,
+        1,
+        1000,
+        GucContext::Suset,
+        GucFlags::default(),
     );
 }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::errors::raise;
 use crate::jsonb::{Jsonb, JsonbDatum, JsonbRef};
-use crate::state::store::{self, EntityKey, NewState};
+use crate::state::store::{self, EntityKey, NewState, Origin};
 use crate::state::trigger::require_state;
 
 /// Writes a new version of an entity's state and returns its number, or the current
@@ -38,7 +38,7 @@ fn put_state(
                 );
             }
         }
-        write(client, &key, NewState { value: &value, datum: state.into(), created_by: None, command_id })
+        write(client, &key, NewState { value: &value, datum: state.into(), created_by: None, command_id, origin: Origin::Local })
     })
 }
 
@@ -124,7 +124,7 @@ fn write(client: &mut SpiClient<'_>, key: &EntityKey, state: NewState<'_>) -> i3
 }
 
 fn write_value(client: &mut SpiClient<'_>, key: &EntityKey, value: &Value, command_id: Option<pgrx::Uuid>) -> i32 {
-    let state = NewState { value, datum: JsonbRef(value).into(), created_by: None, command_id };
+    let state = NewState { value, datum: JsonbRef(value).into(), created_by: None, command_id, origin: Origin::Local };
     write(client, key, state)
 }
 

@@ -7,8 +7,8 @@
 //! - `api`: put/patch/revert/delete/diff.
 
 mod api;
-mod store;
-mod trigger;
+pub mod store;
+pub mod trigger;
 
 use pgrx::prelude::*;
 

@@ -13,6 +13,8 @@ use pgrx::Uuid;
 use serde_json::Value;
 
 use crate::errors::{raise, raise_with_hint, require_name};
+use crate::export::enqueue::{enqueue, FileChange};
+use crate::export::targets::{target_of, GistTarget};
 use crate::jsonb::Jsonb;
 use crate::plan_cache::Statement;
 use crate::settings;
@@ -54,6 +56,16 @@ pub struct NewState<'a> {
     pub datum: DatumWithOid<'a>,
     pub created_by: Option<Uuid>,
     pub command_id: Option<Uuid>,
+    pub origin: Origin,
+}
+
+/// Where a write comes from.
+#[derive(Clone, Copy)]
+pub enum Origin {
+    /// Written here now: timestamped by the clock, exported to the entity type's Gist.
+    Local,
+    /// A revision read from a Gist: keeps the revision's time, and is not exported back.
+    GistImport { valid_from: TimestampWithTimeZone },
 }
 
 /// What a write stored.
@@ -70,7 +82,8 @@ pub fn write_version(client: &mut SpiClient<'_>, key: &EntityKey, state: NewStat
     let canonical = chronicle_json::canonical_bytes(state.value);
     check_size(key, canonical.len());
     let checksum = chronicle_json::checksum_of_canonical(&canonical);
-    let (version, valid_from) = claim_next_version(client, key, &checksum)?;
+    let claimed = claim_next_version(client, key, &checksum, state.origin)?;
+    let (version, valid_from) = (claimed.version, claimed.valid_from);
     let id = uuid_v7();
     static INSERT: Statement = Statement {
         sql: "INSERT INTO chronicle.state_versions
@@ -103,36 +116,64 @@ pub fn write_version(client: &mut SpiClient<'_>, key: &EntityKey, state: NewStat
             state.command_id.into(),
         ],
     );
+    if let (Origin::Local, Some(target)) = (state.origin, claimed.target) {
+        let change = FileChange::Write { version, checksum: &checksum, state: state.value };
+        enqueue(client, &target, &key.entity_type, &key.entity_id, change);
+    }
     Some(Written { version, valid_from, checksum, id })
 }
 
+/// A claimed version number, and where the entity type is exported to, if anywhere.
+struct Claimed {
+    version: i32,
+    valid_from: TimestampWithTimeZone,
+    target: Option<GistTarget>,
+}
+
 /// Claims the next version number of an entity for a state with `checksum`, or returns
-/// `None` when that state is already the current one.
+/// `None` when that state is already the current one. The entity type's export target
+/// comes back with it, to save a statement on every write.
 ///
 /// `valid_from` is the wall clock, but always at least a microsecond after the entity's
 /// last change: versions written in one transaction, or by a transaction that started
-/// before the last committed write, still get strictly increasing timestamps.
+/// before the last committed write, still get strictly increasing timestamps. An import
+/// brings its own, already checked to be later than the last change.
 fn claim_next_version(
     client: &mut SpiClient<'_>,
     key: &EntityKey,
     checksum: &str,
-) -> Option<(i32, TimestampWithTimeZone)> {
+    origin: Origin,
+) -> Option<Claimed> {
     static CLAIM: Statement = Statement {
-        sql: "INSERT INTO chronicle.state_entities AS e
-                     (entity_type, entity_id, last_version, last_change, current_checksum)
-              VALUES ($1, $2, 1, clock_timestamp(), $3)
-              ON CONFLICT (entity_type, entity_id) DO UPDATE
-                 SET last_version = e.last_version + 1,
-                     last_change = greatest(clock_timestamp(), e.last_change + interval '1 microsecond'),
-                     current_checksum = excluded.current_checksum
-               WHERE e.current_checksum IS DISTINCT FROM excluded.current_checksum
-              RETURNING last_version, last_change",
-        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID],
+        sql: "WITH claimed AS (
+                INSERT INTO chronicle.state_entities AS e
+                       (entity_type, entity_id, last_version, last_change, current_checksum)
+                VALUES ($1, $2, 1, coalesce($4, clock_timestamp()), $3)
+                ON CONFLICT (entity_type, entity_id) DO UPDATE
+                   SET last_version = e.last_version + 1,
+                       last_change = coalesce($4, greatest(clock_timestamp(), e.last_change + interval '1 microsecond')),
+                       current_checksum = excluded.current_checksum
+                 WHERE e.current_checksum IS DISTINCT FROM excluded.current_checksum
+                RETURNING last_version, last_change)
+              SELECT c.last_version, c.last_change, t.gist_id, t.filename_template, t.mode
+                FROM claimed c
+                LEFT JOIN chronicle.gist_targets t ON t.entity_type = $1 AND t.enabled",
+        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID],
+    };
+    let valid_from = match origin {
+        Origin::Local => None,
+        Origin::GistImport { valid_from } => Some(valid_from),
     };
     let [entity_type, entity_id] = key.args();
-    let row = CLAIM.run(client, &[entity_type, entity_id, checksum.into()]);
-    let (version, valid_from) = row.first().get_two::<i32, TimestampWithTimeZone>().ok()?;
-    Some((version?, valid_from?))
+    let rows = CLAIM.run(client, &[entity_type, entity_id, checksum.into(), valid_from.into()]);
+    let row = rows.first();
+    let version = row.get::<i32>(1).ok()??;
+    let valid_from = row.get::<TimestampWithTimeZone>(2).ok()??;
+    let target = match (row.get::<String>(3), row.get::<String>(4), row.get::<String>(5)) {
+        (Ok(Some(gist_id)), Ok(Some(template)), Ok(Some(mode))) => Some(GistTarget::new(gist_id, &template, mode)),
+        _ => None,
+    };
+    Some(Claimed { version, valid_from, target })
 }
 
 /// An entity's head row, locked by this transaction.
@@ -141,6 +182,8 @@ pub struct LockedEntity {
     pub last_version: i32,
     /// Whether `last_version` is current (false once deleted).
     pub is_live: bool,
+    /// The entity's last version or deletion time (-infinity for a new entity).
+    pub last_change: TimestampWithTimeZone,
 }
 
 impl LockedEntity {
@@ -167,7 +210,7 @@ pub fn lock_entity(client: &mut SpiClient<'_>, key: &EntityKey) -> LockedEntity 
         params: ENTITY,
     };
     static LOCK: Statement = Statement {
-        sql: "SELECT last_version, current_checksum IS NOT NULL
+        sql: "SELECT last_version, current_checksum IS NOT NULL, last_change
                 FROM chronicle.state_entities
                WHERE entity_type = $1 AND entity_id = $2
                  FOR UPDATE",
@@ -175,11 +218,14 @@ pub fn lock_entity(client: &mut SpiClient<'_>, key: &EntityKey) -> LockedEntity 
     };
     CREATE.run(client, &key.args());
     let row = LOCK.run(client, &key.args());
-    let (last_version, is_live) =
-        row.first().get_two::<i32, bool>().expect("the entity row was just created or found");
+    let (last_version, is_live, last_change) = row
+        .first()
+        .get_three::<i32, bool, TimestampWithTimeZone>()
+        .expect("the entity row was just created or found");
     LockedEntity {
         last_version: last_version.expect("last_version is NOT NULL"),
         is_live: is_live.expect("IS NOT NULL is never NULL"),
+        last_change: last_change.expect("last_change is NOT NULL"),
     }
 }
 
@@ -204,6 +250,9 @@ pub fn delete_current(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i32
     let (version, deleted_at) = (version?, deleted_at?);
     let [entity_type, entity_id] = key.args();
     RECORD.run(client, &[entity_type, entity_id, version.into(), deleted_at.into()]);
+    if let Some(target) = target_of(client, &key.entity_type) {
+        enqueue(client, &target, &key.entity_type, &key.entity_id, FileChange::Remove { version });
+    }
     Some(version)
 }
 

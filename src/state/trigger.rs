@@ -8,7 +8,7 @@ use pgrx::{AllocatedByRust, Uuid, WhoAllocated};
 
 use crate::errors::raise_with_hint;
 use crate::jsonb::JsonbDatum;
-use crate::state::store::{self, EntityKey, NewState};
+use crate::state::store::{self, EntityKey, NewState, Origin};
 
 /// INSTEAD OF INSERT on the `state_store` view, for each row: writes the row as a new
 /// version (or skips it when the state is unchanged, so `INSERT 0 0`) and returns it as
@@ -39,6 +39,7 @@ fn state_store_insert<'a>(
         datum: state.into(),
         created_by: row.get_by_name::<Uuid>("created_by")?,
         command_id: row.get_by_name::<Uuid>("command_id")?,
+        origin: Origin::Local,
     };
     let Some(written) = Spi::connect_mut(|client| store::write_version(client, &key, new_state)) else {
         return Ok(None);

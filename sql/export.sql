@@ -1,0 +1,99 @@
+-- The Gist export queue: which entity types go to which Gist, and the queue the state
+-- store fills in the same transaction as each write. The enqueueing and the
+-- claim/ack/fail protocol are Rust (src/export/); sql/export_functions.sql documents them.
+
+CREATE TABLE chronicle.gist_targets (
+    entity_type       text        NOT NULL,
+    gist_id           text        NOT NULL,
+    filename_template text        NOT NULL DEFAULT '{entity_type}.{entity_id}.json',
+    mode              text        NOT NULL DEFAULT 'latest',
+    enabled           boolean     NOT NULL DEFAULT true,
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT gist_targets_pkey PRIMARY KEY (entity_type),
+    CONSTRAINT gist_targets_mode_check CHECK (mode IN ('latest', 'every_version')),
+    CONSTRAINT gist_targets_gist_id_check CHECK (gist_id ~ '^[0-9A-Za-z]{1,100}$')
+);
+
+COMMENT ON TABLE chronicle.gist_targets IS
+  'Which entity types are exported to which GitHub Gist; set with chronicle.set_gist_target';
+COMMENT ON COLUMN chronicle.gist_targets.filename_template IS
+  'Gist file name of an entity: {entity_type} and {entity_id} are replaced; Gist file names are flat, so no /';
+COMMENT ON COLUMN chronicle.gist_targets.mode IS
+  'latest: a new version replaces a still-pending export of the same file; every_version: each version becomes its own Gist revision';
+COMMENT ON COLUMN chronicle.gist_targets.enabled IS 'Whether new versions are enqueued';
+
+-- One row per export. Rows move pending -> in_flight -> done, or back to pending after a
+-- failure, or to dead after max_attempts. Every status change is an UPDATE of a row
+-- that is soon pruned, so pages keep room for the new row versions and autovacuum runs
+-- on a fixed number of dead rows rather than a fraction of a table that stays small.
+CREATE TABLE chronicle.gist_export_queue (
+    id               bigint      GENERATED ALWAYS AS IDENTITY,
+    gist_id          text        NOT NULL,
+    file_name        text        NOT NULL,
+    operation        text        NOT NULL,
+    mode             text        NOT NULL,
+    entity_type      text        NOT NULL,
+    entity_id        text        NOT NULL,
+    version          integer     NOT NULL,
+    checksum         text,
+    payload          text,
+    status           text        NOT NULL DEFAULT 'pending',
+    attempt          integer     NOT NULL DEFAULT 0,
+    available_at     timestamptz NOT NULL DEFAULT now(),
+    lease_token      uuid,
+    lease_expires_at timestamptz,
+    last_error       text,
+    gist_revision    text,
+    enqueued_at      timestamptz NOT NULL DEFAULT now(),
+    done_at          timestamptz,
+    CONSTRAINT gist_export_queue_pkey PRIMARY KEY (id),
+    CONSTRAINT gist_export_queue_operation_check CHECK (operation IN ('write', 'remove')),
+    CONSTRAINT gist_export_queue_status_check CHECK (status IN ('pending', 'in_flight', 'done', 'dead')),
+    CONSTRAINT gist_export_queue_payload_check CHECK ((operation = 'write') = (payload IS NOT NULL))
+) WITH (
+    fillfactor = 70,
+    autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 2000,
+    autovacuum_vacuum_cost_delay = 0,
+    autovacuum_analyze_scale_factor = 0.05
+);
+
+-- The unfinished exports of each file, in order: what claim looks at to send each file's
+-- exports in version order, one at a time.
+CREATE INDEX gist_export_queue_unfinished
+    ON chronicle.gist_export_queue (gist_id, file_name, id)
+    WHERE status IN ('pending', 'in_flight');
+
+-- In latest mode a file has at most one pending export: a newer version replaces its
+-- payload (INSERT ... ON CONFLICT on this index).
+CREATE UNIQUE INDEX gist_export_queue_one_pending_latest
+    ON chronicle.gist_export_queue (gist_id, file_name)
+    WHERE status = 'pending' AND mode = 'latest';
+
+CREATE INDEX gist_export_queue_done ON chronicle.gist_export_queue (done_at) WHERE status = 'done';
+
+COMMENT ON TABLE chronicle.gist_export_queue IS
+  'Exports waiting for, or handed to, a Gist exporter (chronicle-gist); filled in the same transaction as each state write, consumed through export_claim/export_ack/export_fail';
+COMMENT ON COLUMN chronicle.gist_export_queue.operation IS 'write: set the file to payload; remove: delete the file (the entity was deleted)';
+COMMENT ON COLUMN chronicle.gist_export_queue.payload IS 'The file content: the state as indented JSON; NULL for remove';
+COMMENT ON COLUMN chronicle.gist_export_queue.status IS 'pending, in_flight (claimed under a lease), done or dead (out of attempts)';
+COMMENT ON COLUMN chronicle.gist_export_queue.attempt IS 'How many times the row was claimed and not released';
+COMMENT ON COLUMN chronicle.gist_export_queue.available_at IS 'Not claimable before this time (backoff after a failure, or Retry-After)';
+COMMENT ON COLUMN chronicle.gist_export_queue.lease_token IS 'Token of the current claim; ack and fail must present it';
+COMMENT ON COLUMN chronicle.gist_export_queue.lease_expires_at IS 'When an in-flight row becomes claimable again';
+COMMENT ON COLUMN chronicle.gist_export_queue.gist_revision IS 'The Gist revision that carries this export, once acknowledged';
+
+-- Versions imported from a Gist (chronicle-gist import): re-running an import skips them.
+CREATE TABLE chronicle.gist_imports (
+    gist_id       text        NOT NULL,
+    gist_revision text        NOT NULL,
+    file_name     text        NOT NULL,
+    entity_type   text        NOT NULL,
+    entity_id     text        NOT NULL,
+    version       integer     NOT NULL,
+    imported_at   timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT gist_imports_pkey PRIMARY KEY (gist_id, gist_revision, file_name)
+);
+
+COMMENT ON TABLE chronicle.gist_imports IS
+  'Gist file revisions loaded into chronicle.state_store by chronicle.import_state_version, and the version each became';

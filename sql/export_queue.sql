@@ -1,0 +1,210 @@
+-- The claim/ack/fail protocol of the Gist export queue. Delivery is at least once: a
+-- claimed row whose exporter dies comes back when its lease expires, and an exporter
+-- that acks late (after its lease was claimed again) is refused, so each row is
+-- acknowledged exactly once by the exporter holding its current lease. Leases and
+-- backoffs are timed with clock_timestamp(), not the transaction's start.
+
+-- Claimable: pending (or claimed under a lease that expired), due, and the oldest
+-- unfinished export of its file, so a file's exports leave in version order, one at a time.
+CREATE INDEX gist_export_queue_claimable
+    ON chronicle.gist_export_queue (id)
+    WHERE status IN ('pending', 'in_flight');
+
+CREATE FUNCTION chronicle.export_claim(batch integer DEFAULT 10, lease interval DEFAULT '1 minute')
+RETURNS TABLE (
+    id bigint, lease_token uuid, attempt integer, gist_id text, file_name text,
+    operation text, payload text, mode text,
+    entity_type text, entity_id text, version integer, checksum text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF batch IS NULL OR batch < 1 OR batch > 10000 THEN
+    RAISE EXCEPTION 'batch must be between 1 and 10000, not %', coalesce(batch::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF lease IS NULL OR lease <= interval '0' THEN
+    RAISE EXCEPTION 'lease must be a positive interval, not %', coalesce(lease::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  RETURN QUERY
+  WITH candidates AS (
+    SELECT q.id
+      FROM chronicle.gist_export_queue q
+     WHERE (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
+       AND q.available_at <= clock_timestamp()
+       AND NOT EXISTS (
+             SELECT FROM chronicle.gist_export_queue earlier
+              WHERE earlier.gist_id = q.gist_id AND earlier.file_name = q.file_name
+                AND earlier.id < q.id AND earlier.status IN ('pending', 'in_flight'))
+     ORDER BY q.id
+     LIMIT batch
+       FOR UPDATE SKIP LOCKED)
+  UPDATE chronicle.gist_export_queue q
+     SET status = 'in_flight', lease_token = gen_random_uuid(),
+         lease_expires_at = clock_timestamp() + lease, attempt = q.attempt + 1
+    FROM candidates c
+   WHERE q.id = c.id
+  RETURNING q.id, q.lease_token, q.attempt, q.gist_id, q.file_name, q.operation, q.payload,
+            q.mode, q.entity_type, q.entity_id, q.version, q.checksum;
+END
+$$;
+
+-- The row an exporter acts on must still be under the lease it was given.
+CREATE FUNCTION chronicle.export_stale_lease(queue_id bigint) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RAISE EXCEPTION 'export % is not under this lease', queue_id
+    USING ERRCODE = 'object_not_in_prerequisite_state',
+          DETAIL = 'The lease expired and the row was claimed again, or it was already acknowledged, failed or released, or the id or token is wrong.',
+          HINT = 'Drop the result; the holder of the current lease will deliver it.';
+END
+$$;
+
+CREATE FUNCTION chronicle.export_ack(id bigint, lease_token uuid, gist_revision text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  UPDATE chronicle.gist_export_queue q
+     SET status = 'done', done_at = clock_timestamp(), gist_revision = export_ack.gist_revision,
+         lease_token = NULL, lease_expires_at = NULL, last_error = NULL
+   WHERE q.id = export_ack.id AND q.lease_token = export_ack.lease_token AND q.status = 'in_flight';
+  IF NOT FOUND THEN
+    PERFORM chronicle.export_stale_lease(export_ack.id);
+  END IF;
+END
+$$;
+
+-- Failed: back to pending after an exponential backoff with jitter (or after GitHub's
+-- Retry-After), or dead once the row has had chronicle.export_max_attempts attempts.
+CREATE FUNCTION chronicle.export_fail(id bigint, lease_token uuid, error text, retry_after interval DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  -- The setting exists once the extension's library is loaded; an exporter's session may
+  -- only have called SQL functions, so fall back to the setting's default.
+  max_attempts integer := coalesce(nullif(current_setting('chronicle.export_max_attempts', true), '')::integer, 10);
+BEGIN
+  IF retry_after < interval '0' THEN
+    RAISE EXCEPTION 'retry_after must not be negative, not %', retry_after
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  UPDATE chronicle.gist_export_queue q
+     SET status = CASE WHEN q.attempt >= max_attempts THEN 'dead' ELSE 'pending' END,
+         available_at = clock_timestamp() + coalesce(
+             retry_after,
+             least(interval '1 hour', interval '2 seconds' * power(2, least(q.attempt - 1, 20)))
+               * (0.5 + random())),
+         last_error = export_fail.error, lease_token = NULL, lease_expires_at = NULL
+   WHERE q.id = export_fail.id AND q.lease_token = export_fail.lease_token AND q.status = 'in_flight';
+  IF NOT FOUND THEN
+    PERFORM chronicle.export_stale_lease(export_fail.id);
+  END IF;
+END
+$$;
+
+-- Given back without having been tried (the exporter is stopping, or GitHub's rate
+-- limit is exhausted): pending again, and the attempt does not count.
+CREATE FUNCTION chronicle.export_release(id bigint, lease_token uuid, retry_after interval DEFAULT '0 seconds')
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  UPDATE chronicle.gist_export_queue q
+     SET status = 'pending', attempt = greatest(q.attempt - 1, 0),
+         available_at = clock_timestamp() + greatest(coalesce(export_release.retry_after, interval '0'), interval '0'),
+         lease_token = NULL, lease_expires_at = NULL
+   WHERE q.id = export_release.id AND q.lease_token = export_release.lease_token AND q.status = 'in_flight';
+  IF NOT FOUND THEN
+    PERFORM chronicle.export_stale_lease(export_release.id);
+  END IF;
+END
+$$;
+
+-- Dead rows back to pending with fresh attempts. In latest mode a dead row that a newer
+-- export of its file has superseded is closed instead: sending it now would put old
+-- content over newer.
+CREATE FUNCTION chronicle.export_redrive() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  redriven bigint;
+BEGIN
+  UPDATE chronicle.gist_export_queue q
+     SET status = 'done', done_at = clock_timestamp(), last_error = 'superseded by a newer export: ' || q.last_error
+   WHERE q.status = 'dead' AND q.mode = 'latest'
+     AND EXISTS (SELECT FROM chronicle.gist_export_queue newer
+                  WHERE newer.gist_id = q.gist_id AND newer.file_name = q.file_name AND newer.id > q.id);
+  UPDATE chronicle.gist_export_queue q
+     SET status = 'pending', attempt = 0, available_at = clock_timestamp()
+   WHERE q.status = 'dead';
+  GET DIAGNOSTICS redriven = ROW_COUNT;
+  IF redriven > 0 THEN
+    PERFORM pg_notify('chronicle_export', '');
+  END IF;
+  RETURN redriven;
+END
+$$;
+
+CREATE FUNCTION chronicle.export_stats()
+RETURNS TABLE (pending bigint, in_flight bigint, done bigint, dead bigint, oldest_pending_age interval)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+  SELECT count(*) FILTER (WHERE q.status = 'pending'),
+         count(*) FILTER (WHERE q.status = 'in_flight'),
+         count(*) FILTER (WHERE q.status = 'done'),
+         count(*) FILTER (WHERE q.status = 'dead'),
+         now() - min(q.enqueued_at) FILTER (WHERE q.status = 'pending')
+    FROM chronicle.gist_export_queue q;
+END;
+
+CREATE FUNCTION chronicle.prune_export_queue(older_than interval) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pruned bigint;
+BEGIN
+  IF older_than IS NULL OR older_than < interval '0' THEN
+    RAISE EXCEPTION 'older_than must be a non-negative interval, not %', coalesce(older_than::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  DELETE FROM chronicle.gist_export_queue q WHERE q.status = 'done' AND q.done_at < clock_timestamp() - older_than;
+  GET DIAGNOSTICS pruned = ROW_COUNT;
+  RETURN pruned;
+END
+$$;
+
+CREATE FUNCTION chronicle.remove_gist_target(entity_type text) RETURNS boolean
+LANGUAGE sql VOLATILE STRICT
+BEGIN ATOMIC
+  DELETE FROM chronicle.gist_targets t WHERE t.entity_type = remove_gist_target.entity_type RETURNING true;
+END;
+
+COMMENT ON FUNCTION chronicle.set_gist_target(text, text, text, text) IS
+  'Exports an entity type to a Gist: file-name template ({entity_type}, {entity_id}; no /) and mode (latest or every_version); checked when set';
+COMMENT ON FUNCTION chronicle.remove_gist_target(text) IS 'Stops exporting an entity type; false if it had no target';
+COMMENT ON FUNCTION chronicle.gist_file_name(text, text) IS
+  'The Gist file name of an entity under its type''s enabled target; NULL without one';
+COMMENT ON FUNCTION chronicle.import_state_version(text, text, jsonb, timestamptz, text, text, text) IS
+  'Appends a Gist file revision as a version with the revision''s time as valid_from (later than the entity''s last change); NULL if that revision was already imported';
+COMMENT ON FUNCTION chronicle.export_claim(integer, interval) IS
+  'Claims up to batch exports under a lease (FOR UPDATE SKIP LOCKED): the oldest unfinished export of each file, in version order';
+COMMENT ON FUNCTION chronicle.export_stale_lease(bigint) IS 'Raises the error for an export not under the presented lease (SQLSTATE 55000)';
+COMMENT ON FUNCTION chronicle.export_ack(bigint, uuid, text) IS
+  'Marks a claimed export delivered, with the Gist revision that carries it; a stale or wrong lease token is refused (55000)';
+COMMENT ON FUNCTION chronicle.export_fail(bigint, uuid, text, interval) IS
+  'Records a failed delivery: retried after an exponential backoff with jitter or retry_after; dead after chronicle.export_max_attempts';
+COMMENT ON FUNCTION chronicle.export_release(bigint, uuid, interval) IS
+  'Gives a claimed export back untried (exporter stopping, rate limit): pending again after retry_after, the attempt not counted';
+COMMENT ON FUNCTION chronicle.export_redrive() IS
+  'Puts dead exports back to pending (closing those a newer export of the same file superseded, in latest mode); returns how many';
+COMMENT ON FUNCTION chronicle.export_stats() IS 'Queue counts by status and the age of the oldest pending export';
+COMMENT ON FUNCTION chronicle.prune_export_queue(interval) IS 'Deletes exports delivered longer ago than older_than; returns how many';

@@ -1,0 +1,23 @@
+//! The Gist export queue: targets (which entity types go to which Gist), the enqueueing
+//! the state store's write path does in the same transaction as each write, the
+//! claim/ack/fail protocol for exporters (sql/export_queue.sql), and the import of Gist
+//! history.
+//!
+//! - `sql/export.sql`: tables;
+//! - `targets`: set_gist_target and file names (templates are in `crates/gist-naming`);
+//! - `enqueue`: what a state write or deletion adds to the queue;
+//! - `import`: import_state_version, the one way to write a version with a past timestamp.
+
+pub mod enqueue;
+mod import;
+pub mod targets;
+
+use pgrx::prelude::*;
+
+extension_sql_file!("../../sql/export.sql", name = "export_tables", requires = ["state_tables"]);
+
+extension_sql_file!(
+    "../../sql/export_queue.sql",
+    name = "export_queue",
+    requires = ["export_tables", targets::set_gist_target, targets::gist_file_name, import::import_state_version]
+);

@@ -1,0 +1,104 @@
+//! Gist targets: which entity types are exported to which Gist, under which file names.
+
+use gist_naming::FileNameTemplate;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::errors::{raise, require_name};
+use crate::plan_cache::Statement;
+use pgrx::pg_sys;
+
+/// Where an entity type's versions go.
+pub struct GistTarget {
+    pub gist_id: String,
+    pub template: FileNameTemplate,
+    pub mode: String,
+}
+
+impl GistTarget {
+    pub fn new(gist_id: String, filename_template: &str, mode: String) -> Self {
+        let template = FileNameTemplate::parse(filename_template)
+            .unwrap_or_else(|error| raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, format!("stored target: {error}")));
+        GistTarget { gist_id, template, mode }
+    }
+
+    /// The file of an entity; an entity whose id would make an invalid Gist file name is
+    /// rejected here, with its write, rather than queued to fail at GitHub later.
+    pub fn file_name(&self, entity_type: &str, entity_id: &str) -> String {
+        self.template
+            .render(entity_type, entity_id)
+            .unwrap_or_else(|error| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string()))
+    }
+}
+
+/// The enabled target of an entity type, if any.
+pub fn target_of(client: &mut SpiClient<'_>, entity_type: &str) -> Option<GistTarget> {
+    static TARGET: Statement = Statement {
+        sql: "SELECT gist_id, filename_template, mode FROM chronicle.gist_targets
+               WHERE entity_type = $1 AND enabled",
+        params: &[pg_sys::TEXTOID],
+    };
+    let row = TARGET.run(client, &[entity_type.into()]);
+    let (gist_id, template, mode) = row.first().get_three::<String, String, String>().ok()?;
+    Some(GistTarget::new(gist_id?, &template?, mode?))
+}
+
+/// Sets (or replaces) the Gist an entity type is exported to. The template is checked
+/// now, so that no entity of the type can be queued under a name GitHub refuses.
+#[pg_extern]
+fn set_gist_target(
+    entity_type: Option<&str>,
+    gist_id: Option<&str>,
+    filename_template: default!(Option<&str>, "'{entity_type}.{entity_id}.json'"),
+    mode: default!(Option<&str>, "'latest'"),
+) -> TableIterator<
+    'static,
+    (
+        name!(entity_type, String),
+        name!(gist_id, String),
+        name!(filename_template, String),
+        name!(mode, String),
+        name!(enabled, bool),
+    ),
+> {
+    let entity_type = require_name("entity_type", entity_type);
+    let gist_id = require_name("gist_id", gist_id);
+    if !gist_id.bytes().all(|b| b.is_ascii_alphanumeric()) || gist_id.len() > 100 {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("gist_id {gist_id:?} is not a Gist id (letters and digits, as in gist.github.com/<user>/<id>)"),
+        );
+    }
+    let template = filename_template.unwrap_or("{entity_type}.{entity_id}.json");
+    let parsed = FileNameTemplate::parse(template)
+        .unwrap_or_else(|error| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string()));
+    if let Err(error) = parsed.check_entity_type(&entity_type) {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string());
+    }
+    let mode = mode.unwrap_or("latest");
+    if mode != "latest" && mode != "every_version" {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("mode must be 'latest' or 'every_version', not {mode:?}"),
+        );
+    }
+    static UPSERT: Statement = Statement {
+        sql: "INSERT INTO chronicle.gist_targets (entity_type, gist_id, filename_template, mode, enabled)
+              VALUES ($1, $2, $3, $4, true)
+              ON CONFLICT (entity_type) DO UPDATE
+                 SET gist_id = excluded.gist_id, filename_template = excluded.filename_template,
+                     mode = excluded.mode, enabled = true, updated_at = now()",
+        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID],
+    };
+    Spi::connect_mut(|client| {
+        UPSERT.run(client, &[entity_type.as_str().into(), gist_id.as_str().into(), template.into(), mode.into()]);
+    });
+    TableIterator::once((entity_type, gist_id, template.to_owned(), mode.to_owned(), true))
+}
+
+/// The Gist file name of an entity under its type's target; NULL when the type has no
+/// enabled target.
+#[pg_extern(stable, strict, parallel_safe)]
+fn gist_file_name(entity_type: &str, entity_id: &str) -> Option<String> {
+    Spi::connect_mut(|client| target_of(client, entity_type)).map(|target| target.file_name(entity_type, entity_id))
+}

@@ -1,0 +1,107 @@
+-- The Gist export queue: every state write of an exported entity type is queued in the
+-- same transaction, and exporters take it through claim / ack / fail.
+BEGIN;
+
+-- Targets are checked when they are set.
+SELECT * FROM chronicle.set_gist_target('config', 'aa11bb22', '{entity_type}.{entity_id}.json', 'latest');
+SELECT * FROM chronicle.set_gist_target('audit', 'cc33dd44', 'audit-{entity_id}.json', 'every_version');
+SELECT regress.error_of($$SELECT chronicle.set_gist_target('config', 'aa11bb22', 'configs/{entity_id}.json')$$);
+SELECT regress.error_of($$SELECT chronicle.set_gist_target('config', 'aa11bb22', '{entity_type}.json')$$);
+SELECT regress.error_of($$SELECT chronicle.set_gist_target('config', 'aa11bb22', '{entity_type}.{id}.json')$$);
+SELECT regress.error_of($$SELECT chronicle.set_gist_target('a/b', 'aa11bb22')$$);
+SELECT regress.error_of($$SELECT chronicle.set_gist_target('config', 'not a gist!')$$);
+SELECT regress.error_of($$SELECT chronicle.set_gist_target('config', 'aa11bb22', mode => 'sometimes')$$);
+SELECT chronicle.gist_file_name('config', 'app'), chronicle.gist_file_name('untracked', 'x') IS NULL AS untracked;
+
+-- An entity id that would make an invalid file name is refused with its write.
+SELECT regress.error_of($$SELECT chronicle.put_state('config', 'team/app', '{}')$$);
+SELECT count(*) AS versions_written FROM chronicle.state_store WHERE entity_id = 'team/app';
+
+-- latest mode: a new version replaces the payload of the still-pending export.
+SELECT chronicle.put_state('config', 'app', '{"theme": "dark"}');
+SELECT chronicle.put_state('config', 'app', '{"theme": "light"}');
+SELECT id > 0 AS has_id, gist_id, file_name, operation, version, status, payload
+  FROM chronicle.gist_export_queue WHERE entity_id = 'app';
+
+-- every_version mode: each version is its own export, so its own Gist revision.
+SELECT chronicle.put_state('audit', 'log', jsonb_build_object('n', n)) FROM generate_series(1, 3) n;
+SELECT file_name, version, status FROM chronicle.gist_export_queue WHERE entity_type = 'audit' ORDER BY id;
+
+-- Untracked entity types are not queued.
+SELECT chronicle.put_state('untracked', 'x', '{}');
+SELECT count(*) FROM chronicle.gist_export_queue WHERE entity_type = 'untracked';
+
+-- A claim hands out each file's oldest unfinished export, one per file, in version order.
+CREATE TEMP TABLE claim1 AS SELECT * FROM chronicle.export_claim(10, '1 minute');
+SELECT file_name, operation, version, attempt, lease_token IS NOT NULL AS leased FROM claim1 ORDER BY file_name;
+-- While one version of audit-log.json is in flight, the next one waits.
+SELECT count(*) AS nothing_more FROM chronicle.export_claim(10);
+
+-- A wrong token is refused; the right one acknowledges with the Gist revision.
+SELECT regress.error_of(format('SELECT chronicle.export_ack(%s, %L, %L)', id, gen_random_uuid(), 'rev0'))
+  FROM claim1 WHERE file_name = 'config.app.json';
+SELECT chronicle.export_ack(id, lease_token, 'rev1') FROM claim1 WHERE file_name = 'audit-log.json';
+SELECT regress.error_of(format('SELECT chronicle.export_ack(%s, %L, %L)', id, lease_token, 'again'))
+  FROM claim1 WHERE file_name = 'audit-log.json';
+SELECT file_name, version FROM chronicle.export_claim(10) ORDER BY file_name;
+
+-- A failure backs off (exponentially, with jitter, or as long as Retry-After says) and
+-- after chronicle.export_max_attempts the export is dead.
+SET LOCAL chronicle.export_max_attempts = 2;
+SELECT chronicle.export_fail(id, lease_token, 'HTTP 502', retry_after => '0 seconds')
+  FROM claim1 WHERE file_name = 'config.app.json';
+SELECT status, attempt, last_error FROM chronicle.gist_export_queue WHERE entity_id = 'app';
+CREATE TEMP TABLE claim2 AS SELECT * FROM chronicle.export_claim(10) WHERE file_name = 'config.app.json';
+SELECT chronicle.export_fail(id, lease_token, 'HTTP 502') FROM claim2;
+SELECT status, attempt, last_error FROM chronicle.gist_export_queue WHERE entity_id = 'app';
+
+-- Redrive brings dead exports back with fresh attempts.
+SELECT chronicle.export_redrive() AS redriven;
+SELECT status, attempt FROM chronicle.gist_export_queue WHERE entity_id = 'app';
+
+-- Released exports (exporter stopping, rate limit) do not use up attempts.
+CREATE TEMP TABLE claim3 AS SELECT * FROM chronicle.export_claim(10) WHERE file_name = 'config.app.json';
+SELECT chronicle.export_release(id, lease_token) FROM claim3;
+SELECT status, attempt FROM chronicle.gist_export_queue WHERE entity_id = 'app';
+
+-- A lease that expires makes the export claimable again, and the old token stale.
+CREATE TEMP TABLE claim4 AS SELECT * FROM chronicle.export_claim(10, '1 millisecond') WHERE file_name = 'config.app.json';
+SELECT pg_sleep(0.01);
+CREATE TEMP TABLE claim5 AS SELECT * FROM chronicle.export_claim(10, '1 minute') WHERE file_name = 'config.app.json';
+SELECT count(*) AS reclaimed, bool_and(c5.lease_token <> c4.lease_token) AS new_token
+  FROM claim5 c5 JOIN claim4 c4 USING (id);
+SELECT regress.error_of(format('SELECT chronicle.export_ack(%s, %L, %L)', id, lease_token, 'late')) FROM claim4;
+SELECT chronicle.export_ack(id, lease_token, 'rev2') FROM claim5;
+
+-- A version written while its file's export is in flight is queued behind it: the row
+-- the exporter holds never changes. Later versions coalesce into the pending row, and a
+-- deletion turns it into a removal of the file.
+SELECT chronicle.put_state('config', 'app', '{"theme": "blue"}');
+CREATE TEMP TABLE claim6 AS SELECT * FROM chronicle.export_claim(10) WHERE file_name = 'config.app.json';
+SELECT chronicle.put_state('config', 'app', '{"theme": "green"}');
+SELECT chronicle.delete_state('config', 'app');
+SELECT version, operation, status, payload IS NULL AS no_payload
+  FROM chronicle.gist_export_queue WHERE entity_id = 'app' ORDER BY id;
+
+SELECT pending, in_flight, done, dead, oldest_pending_age >= interval '0' AS has_age FROM chronicle.export_stats();
+SELECT chronicle.prune_export_queue('0 seconds') AS pruned;
+SELECT done FROM chronicle.export_stats();
+
+-- Bad arguments.
+SELECT regress.error_of($$SELECT * FROM chronicle.export_claim(0)$$);
+SELECT regress.error_of($$SELECT * FROM chronicle.export_claim(10, '-1 minute')$$);
+SELECT regress.error_of($$SELECT chronicle.prune_export_queue(NULL)$$);
+ROLLBACK;
+
+-- Importing a Gist's history keeps each revision's time, remembers it, and is not
+-- exported back.
+BEGIN;
+SELECT * FROM chronicle.set_gist_target('config', 'aa11bb22');
+SELECT chronicle.import_state_version('config', 'app', '{"v": 1}', '2026-01-01 10:00:00+00', 'aa11bb22', 'r1', 'config.app.json');
+SELECT chronicle.import_state_version('config', 'app', '{"v": 2}', '2026-01-02 10:00:00+00', 'aa11bb22', 'r2', 'config.app.json');
+SELECT chronicle.import_state_version('config', 'app', '{"v": 2}', '2026-01-02 10:00:00+00', 'aa11bb22', 'r2', 'config.app.json') IS NULL AS already_imported;
+SELECT regress.error_of($$SELECT chronicle.import_state_version('config', 'app', '{"v": 0}', '2025-12-31 10:00:00+00', 'aa11bb22', 'r0', 'config.app.json')$$);
+SELECT version, valid_from, valid_to, state FROM chronicle.state_history('config', 'app');
+SELECT gist_revision, version FROM chronicle.gist_imports ORDER BY gist_revision;
+SELECT count(*) AS exported_back FROM chronicle.gist_export_queue;
+ROLLBACK;
