@@ -9,9 +9,11 @@
 use pgrx::prelude::*;
 
 mod errors;
+pub mod executions;
 pub mod export;
 mod identity;
 mod jsonb;
+pub mod metrics;
 mod plan_cache;
 mod settings;
 pub mod sketch;

@@ -1,6 +1,6 @@
 //! JSON tools for pg_chronicle: canonical form and checksums, RFC 7396
-//! merge patch, RFC 6902 JSON Patch (diff and apply), exact equality and a
-//! depth-limited parser.
+//! merge patch, RFC 6902 JSON Patch (diff and apply), exact equality, a
+//! depth-limited parser, and the redaction of secrets.
 //!
 //! The same code runs inside the PostgreSQL backend and in the command-line
 //! tool that compares database states with copies kept in GitHub Gists, so
@@ -101,6 +101,7 @@ mod number;
 mod parse;
 mod patch;
 mod pointer;
+mod redact;
 mod value;
 
 pub use canonical::{
@@ -110,6 +111,7 @@ pub use diff::diff;
 pub use error::{JsonError, PatchError};
 pub use merge::merge_patch;
 pub use parse::parse;
+pub use redact::{Redactor, REDACTED};
 pub use patch::apply_patch;
 pub use serde_json::Value;
 pub use value::{depth, json_equal};

@@ -14,3 +14,5 @@ EXCEPTION WHEN OTHERS THEN
   RETURN SQLSTATE || ': ' || SQLERRM;
 END
 $$;
+-- The row-level security tests call it as other roles.
+GRANT USAGE ON SCHEMA regress TO PUBLIC;

@@ -1,0 +1,340 @@
+-- Command metrics: hourly and daily rollups of command_executions, refreshed
+-- incrementally. Every change to an execution records which (hour, command) bucket it
+-- touched, in the same transaction; chronicle.refresh_metrics() recomputes just those
+-- buckets from the raw rows, and the days they belong to from the hours. Durations are
+-- kept as chronicle.quantile_sketch, so any range of hours or days rolls up into exact
+-- counts and percentiles within the sketch's error; the distinct users of each bucket
+-- are kept too, so unique_users is exact at every grain. Buckets are UTC hours and days.
+
+-- Buckets whose rollups are out of date. Append-only: a refresh takes the rows that were
+-- committed when it started and leaves any that commit later for the next one, so a
+-- change is never lost between two refreshes.
+CREATE TABLE chronicle.metrics_changes (
+    hour         timestamptz NOT NULL,
+    command_name text        NOT NULL
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
+
+COMMENT ON TABLE chronicle.metrics_changes IS
+  'Hourly buckets changed since the last chronicle.refresh_metrics(), recorded by triggers on command_executions';
+
+-- Raw executions before pruned_before were deleted by chronicle.prune_executions(); the
+-- rollups of those hours are final.
+CREATE TABLE chronicle.metrics_horizon (
+    singleton     boolean     NOT NULL DEFAULT true,
+    pruned_before timestamptz NOT NULL DEFAULT '-infinity',
+    CONSTRAINT metrics_horizon_pkey PRIMARY KEY (singleton),
+    CONSTRAINT metrics_horizon_singleton_check CHECK (singleton)
+);
+INSERT INTO chronicle.metrics_horizon DEFAULT VALUES;
+
+COMMENT ON TABLE chronicle.metrics_horizon IS
+  'One row: raw command executions before pruned_before were pruned, and the rollups of those hours and days are final';
+
+CREATE TABLE chronicle.command_metrics_hourly (
+    hour            timestamptz      NOT NULL,
+    command_name    text             NOT NULL,
+    executions      bigint           NOT NULL,
+    successful      bigint           NOT NULL,
+    failed          bigint           NOT NULL,
+    avg_time_ms     double precision,
+    duration_sketch chronicle.quantile_sketch,
+    p50_time_ms     double precision,
+    p95_time_ms     double precision,
+    p99_time_ms     double precision,
+    unique_users    bigint           NOT NULL,
+    error_codes     text[]           NOT NULL,
+    user_ids        uuid[]           NOT NULL,
+    refreshed_at    timestamptz      NOT NULL,
+    CONSTRAINT command_metrics_hourly_pkey PRIMARY KEY (hour, command_name)
+);
+CREATE INDEX command_metrics_hourly_command ON chronicle.command_metrics_hourly (command_name, hour);
+
+CREATE TABLE chronicle.command_metrics_daily (
+    date            date             NOT NULL,
+    command_name    text             NOT NULL,
+    executions      bigint           NOT NULL,
+    successful      bigint           NOT NULL,
+    failed          bigint           NOT NULL,
+    avg_time_ms     double precision,
+    duration_sketch chronicle.quantile_sketch,
+    p50_time_ms     double precision,
+    p95_time_ms     double precision,
+    p99_time_ms     double precision,
+    unique_users    bigint           NOT NULL,
+    error_codes     text[]           NOT NULL,
+    user_ids        uuid[]           NOT NULL,
+    refreshed_at    timestamptz      NOT NULL,
+    CONSTRAINT command_metrics_daily_pkey PRIMARY KEY (date, command_name)
+);
+CREATE INDEX command_metrics_daily_command ON chronicle.command_metrics_daily (command_name, date);
+
+COMMENT ON TABLE chronicle.command_metrics_hourly IS
+  'Per UTC hour and command: executions started, successful, failed, duration statistics and sketch, distinct users and error codes; maintained by chronicle.refresh_metrics()';
+COMMENT ON TABLE chronicle.command_metrics_daily IS
+  'Per UTC day and command, rolled up from the hourly metrics (the seeds'' command_metrics_daily); maintained by chronicle.refresh_metrics()';
+COMMENT ON COLUMN chronicle.command_metrics_hourly.executions IS 'Executions started in the hour (any status)';
+COMMENT ON COLUMN chronicle.command_metrics_hourly.avg_time_ms IS 'Mean duration of the finished executions (exact)';
+COMMENT ON COLUMN chronicle.command_metrics_hourly.duration_sketch IS 'Durations of the finished executions; chronicle.rollup() merges any range of hours';
+COMMENT ON COLUMN chronicle.command_metrics_hourly.p95_time_ms IS 'Estimated 95th percentile duration, within the sketch''s relative error';
+COMMENT ON COLUMN chronicle.command_metrics_hourly.unique_users IS 'Distinct users (exact)';
+COMMENT ON COLUMN chronicle.command_metrics_hourly.user_ids IS 'The distinct users, so coarser grains count unique users exactly';
+COMMENT ON COLUMN chronicle.command_metrics_hourly.error_codes IS 'Distinct error->>''code'' of the failed executions';
+COMMENT ON COLUMN chronicle.command_metrics_daily.executions IS 'Executions started on the day (any status)';
+COMMENT ON COLUMN chronicle.command_metrics_daily.duration_sketch IS 'Durations of the finished executions; chronicle.rollup() merges any range of days';
+COMMENT ON COLUMN chronicle.command_metrics_daily.unique_users IS 'Distinct users (exact)';
+
+-- Records the buckets a statement changed. Executions before the pruning horizon belong
+-- to final buckets: writing one is refused.
+CREATE FUNCTION chronicle.record_metrics_changes() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  horizon timestamptz := (SELECT pruned_before FROM chronicle.metrics_horizon);
+  too_old timestamptz;
+BEGIN
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    SELECT min(started_at) INTO too_old FROM new_executions WHERE started_at < horizon;
+    IF too_old IS NOT NULL THEN
+      RAISE EXCEPTION 'cannot record a command execution started at %: executions before % were pruned and their metrics are final',
+        too_old, horizon
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO chronicle.metrics_changes (hour, command_name)
+    SELECT DISTINCT date_trunc('hour', started_at, 'UTC'), command_name FROM new_executions;
+  ELSIF TG_OP = 'UPDATE' THEN
+    INSERT INTO chronicle.metrics_changes (hour, command_name)
+    SELECT date_trunc('hour', started_at, 'UTC'), command_name FROM new_executions
+     UNION
+    SELECT date_trunc('hour', started_at, 'UTC'), command_name FROM old_executions WHERE started_at >= horizon;
+  ELSE
+    INSERT INTO chronicle.metrics_changes (hour, command_name)
+    SELECT DISTINCT date_trunc('hour', started_at, 'UTC'), command_name FROM old_executions
+     WHERE started_at >= horizon;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER command_executions_metrics_insert
+    AFTER INSERT ON chronicle.command_executions
+    REFERENCING NEW TABLE AS new_executions
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle.record_metrics_changes();
+CREATE TRIGGER command_executions_metrics_update
+    AFTER UPDATE ON chronicle.command_executions
+    REFERENCING OLD TABLE AS old_executions NEW TABLE AS new_executions
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle.record_metrics_changes();
+CREATE TRIGGER command_executions_metrics_delete
+    AFTER DELETE ON chronicle.command_executions
+    REFERENCING OLD TABLE AS old_executions
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle.record_metrics_changes();
+
+-- Recomputes the changed buckets. Concurrent refreshes take disjoint sets of changes
+-- (SKIP LOCKED) and lock the buckets they rewrite in one global order, so they never
+-- deadlock and only wait for each other on a bucket both must rewrite; a bucket is
+-- recomputed after its lock is held, from a snapshot that sees everything the previous
+-- holder saw, so nothing is counted twice or lost.
+CREATE FUNCTION chronicle.refresh_metrics()
+RETURNS TABLE (hourly_buckets integer, daily_buckets integer, executions_read bigint, milliseconds double precision)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  started timestamptz := clock_timestamp();
+  horizon timestamptz := (SELECT pruned_before FROM chronicle.metrics_horizon);
+  key_hours timestamptz[];
+  key_commands text[];
+  day_dates date[];
+  day_commands text[];
+  rows_read bigint := 0;
+BEGIN
+  WITH taken AS (
+    DELETE FROM chronicle.metrics_changes c
+     WHERE c.ctid = ANY (ARRAY(SELECT m.ctid FROM chronicle.metrics_changes m FOR UPDATE SKIP LOCKED))
+    RETURNING c.hour, c.command_name)
+  SELECT coalesce(array_agg(k.hour ORDER BY k.hour, k.command_name), '{}'),
+         coalesce(array_agg(k.command_name ORDER BY k.hour, k.command_name), '{}')
+    INTO key_hours, key_commands
+    FROM (SELECT DISTINCT t.hour, t.command_name FROM taken t WHERE t.hour >= horizon) k;
+
+  IF cardinality(key_hours) > 0 THEN
+    -- Lock the hourly buckets, creating missing ones, in (hour, command) order.
+    INSERT INTO chronicle.command_metrics_hourly AS m
+           (hour, command_name, executions, successful, failed, unique_users, error_codes, user_ids, refreshed_at)
+    SELECT k.hour, k.command_name, 0, 0, 0, 0, '{}', '{}', clock_timestamp()
+      FROM unnest(key_hours, key_commands) AS k(hour, command_name)
+     ORDER BY k.hour, k.command_name
+    ON CONFLICT DO NOTHING;
+    PERFORM FROM chronicle.command_metrics_hourly m
+      JOIN unnest(key_hours, key_commands) AS k(hour, command_name)
+        ON m.hour = k.hour AND m.command_name = k.command_name
+     ORDER BY m.hour, m.command_name
+       FOR UPDATE OF m;
+
+    WITH fresh AS (
+      SELECT k.hour, k.command_name,
+             count(e.id) AS executions,
+             count(e.id) FILTER (WHERE e.status = 'success') AS successful,
+             count(e.id) FILTER (WHERE e.status = 'failed') AS failed,
+             chronicle.percentile_agg(e.duration_ms) AS sketch,
+             coalesce(array_agg(DISTINCT e.user_id) FILTER (WHERE e.user_id IS NOT NULL), '{}') AS user_ids,
+             coalesce(array_agg(DISTINCT e.error ->> 'code') FILTER (WHERE e.error ->> 'code' IS NOT NULL), '{}') AS error_codes
+        FROM unnest(key_hours, key_commands) AS k(hour, command_name)
+        LEFT JOIN chronicle.command_executions e
+               ON e.command_name = k.command_name
+              AND e.started_at >= k.hour AND e.started_at < k.hour + interval '1 hour'
+       GROUP BY k.hour, k.command_name),
+    written AS (
+      UPDATE chronicle.command_metrics_hourly m
+         SET executions = f.executions, successful = f.successful, failed = f.failed,
+             avg_time_ms = chronicle.mean(f.sketch), duration_sketch = f.sketch,
+             p50_time_ms = p[1], p95_time_ms = p[2], p99_time_ms = p[3],
+             unique_users = cardinality(f.user_ids), error_codes = f.error_codes,
+             user_ids = f.user_ids, refreshed_at = clock_timestamp()
+        FROM fresh f
+        LEFT JOIN LATERAL (SELECT chronicle.approx_percentiles(f.sketch, '{0.5, 0.95, 0.99}') AS p) ps ON true
+       WHERE m.hour = f.hour AND m.command_name = f.command_name
+      RETURNING f.executions)
+    SELECT coalesce(sum(w.executions), 0) INTO rows_read FROM written w;
+
+    -- Hours whose executions were all deleted have nothing to report.
+    DELETE FROM chronicle.command_metrics_hourly m
+     USING unnest(key_hours, key_commands) AS k(hour, command_name)
+     WHERE m.hour = k.hour AND m.command_name = k.command_name AND m.executions = 0;
+
+    -- The days of those hours, rolled up from the hours.
+    SELECT coalesce(array_agg(d.date ORDER BY d.date, d.command_name), '{}'),
+           coalesce(array_agg(d.command_name ORDER BY d.date, d.command_name), '{}')
+      INTO day_dates, day_commands
+      FROM (SELECT DISTINCT (k.hour AT TIME ZONE 'UTC')::date AS date, k.command_name
+              FROM unnest(key_hours, key_commands) AS k(hour, command_name)) d;
+
+    INSERT INTO chronicle.command_metrics_daily AS m
+           (date, command_name, executions, successful, failed, unique_users, error_codes, user_ids, refreshed_at)
+    SELECT d.date, d.command_name, 0, 0, 0, 0, '{}', '{}', clock_timestamp()
+      FROM unnest(day_dates, day_commands) AS d(date, command_name)
+     ORDER BY d.date, d.command_name
+    ON CONFLICT DO NOTHING;
+    PERFORM FROM chronicle.command_metrics_daily m
+      JOIN unnest(day_dates, day_commands) AS d(date, command_name)
+        ON m.date = d.date AND m.command_name = d.command_name
+     ORDER BY m.date, m.command_name
+       FOR UPDATE OF m;
+
+    WITH fresh AS (
+      SELECT d.date, d.command_name,
+             coalesce(sum(h.executions), 0) AS executions,
+             coalesce(sum(h.successful), 0) AS successful,
+             coalesce(sum(h.failed), 0) AS failed,
+             chronicle.rollup(h.duration_sketch) AS sketch,
+             (SELECT coalesce(array_agg(DISTINCT u.user_id), '{}')
+                FROM chronicle.command_metrics_hourly h2, unnest(h2.user_ids) AS u(user_id)
+               WHERE h2.command_name = d.command_name
+                 AND h2.hour >= d.date::timestamp AT TIME ZONE 'UTC'
+                 AND h2.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') AS user_ids,
+             (SELECT coalesce(array_agg(DISTINCT c.code), '{}')
+                FROM chronicle.command_metrics_hourly h2, unnest(h2.error_codes) AS c(code)
+               WHERE h2.command_name = d.command_name
+                 AND h2.hour >= d.date::timestamp AT TIME ZONE 'UTC'
+                 AND h2.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') AS error_codes
+        FROM unnest(day_dates, day_commands) AS d(date, command_name)
+        LEFT JOIN chronicle.command_metrics_hourly h
+               ON h.command_name = d.command_name
+              AND h.hour >= d.date::timestamp AT TIME ZONE 'UTC'
+              AND h.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC'
+       GROUP BY d.date, d.command_name)
+    UPDATE chronicle.command_metrics_daily m
+       SET executions = f.executions, successful = f.successful, failed = f.failed,
+           avg_time_ms = chronicle.mean(f.sketch), duration_sketch = f.sketch,
+           p50_time_ms = p[1], p95_time_ms = p[2], p99_time_ms = p[3],
+           unique_users = cardinality(f.user_ids), error_codes = f.error_codes,
+           user_ids = f.user_ids, refreshed_at = clock_timestamp()
+      FROM fresh f
+      LEFT JOIN LATERAL (SELECT chronicle.approx_percentiles(f.sketch, '{0.5, 0.95, 0.99}') AS p) ps ON true
+     WHERE m.date = f.date AND m.command_name = f.command_name;
+
+    DELETE FROM chronicle.command_metrics_daily m
+     USING unnest(day_dates, day_commands) AS d(date, command_name)
+     WHERE m.date = d.date AND m.command_name = d.command_name AND m.executions = 0;
+  END IF;
+
+  RETURN QUERY SELECT cardinality(key_hours), coalesce(cardinality(day_dates), 0), rows_read,
+                      (extract(epoch FROM clock_timestamp() - started) * 1000)::double precision;
+END
+$$;
+
+-- The seeds' command_performance_mv (hourly, last 7 days), now a view over the rollup.
+CREATE VIEW chronicle.command_performance AS
+SELECT m.command_name, m.hour, m.executions, m.avg_time_ms AS avg_duration,
+       m.p95_time_ms AS p95_duration, m.failed AS failures
+  FROM chronicle.command_metrics_hourly m
+ WHERE m.hour > now() - interval '7 days';
+
+CREATE FUNCTION chronicle.schedule_refresh(schedule text DEFAULT '*/5 * * * *') RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF to_regprocedure('cron.schedule(text, text, text)') IS NULL THEN
+    RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
+      USING ERRCODE = 'feature_not_supported',
+            HINT = format('Add pg_cron to shared_preload_libraries, set cron.database_name = %L, and CREATE EXTENSION pg_cron; '
+                          'or call chronicle.refresh_metrics() from any scheduler.', current_database());
+  END IF;
+  RETURN cron.schedule('chronicle_refresh_metrics', schedule, 'SELECT chronicle.refresh_metrics()');
+END
+$$;
+
+CREATE FUNCTION chronicle.unschedule_refresh() RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF to_regprocedure('cron.unschedule(text)') IS NULL THEN
+    RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
+      USING ERRCODE = 'feature_not_supported';
+  END IF;
+  IF NOT EXISTS (SELECT FROM cron.job WHERE jobname = 'chronicle_refresh_metrics') THEN
+    RETURN false;
+  END IF;
+  RETURN cron.unschedule('chronicle_refresh_metrics');
+END
+$$;
+
+-- Folds every pending change into the rollups, then deletes the raw executions of the
+-- whole UTC days before now() - older_than. Their hours and days stay in the rollups,
+-- final: executions that old can no longer be written.
+CREATE FUNCTION chronicle.prune_executions(older_than interval) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  cutoff timestamptz;
+  pruned bigint;
+BEGIN
+  IF older_than IS NULL OR older_than < interval '0' THEN
+    RAISE EXCEPTION 'older_than must be a non-negative interval, not %', coalesce(older_than::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  cutoff := date_trunc('day', now() - older_than, 'UTC');
+  PERFORM chronicle.refresh_metrics();
+  UPDATE chronicle.metrics_horizon SET pruned_before = greatest(pruned_before, cutoff);
+  DELETE FROM chronicle.command_executions e WHERE e.started_at < cutoff;
+  GET DIAGNOSTICS pruned = ROW_COUNT;
+  RETURN pruned;
+END
+$$;
+
+COMMENT ON FUNCTION chronicle.record_metrics_changes() IS
+  'Trigger: records the hourly buckets a statement on command_executions changed, for chronicle.refresh_metrics()';
+COMMENT ON FUNCTION chronicle.refresh_metrics() IS
+  'Recomputes the hourly and daily metrics of the buckets changed since the last refresh; returns the buckets rewritten, executions read and milliseconds taken';
+COMMENT ON VIEW chronicle.command_performance IS
+  'The seeds'' command_performance_mv: per command and hour of the last 7 days, executions, average and p95 duration, failures';
+COMMENT ON FUNCTION chronicle.schedule_refresh(text) IS
+  'Schedules chronicle.refresh_metrics() with pg_cron (job chronicle_refresh_metrics); returns the job id';
+COMMENT ON FUNCTION chronicle.unschedule_refresh() IS 'Removes the pg_cron job of chronicle.schedule_refresh(); false if there was none';
+COMMENT ON FUNCTION chronicle.prune_executions(interval) IS
+  'Deletes raw command executions of whole UTC days older than older_than, keeping their rollups (made final); returns how many';

@@ -1,0 +1,213 @@
+//! The lifecycle of a command execution, enforced for every writer: status only moves
+//! forward (pending -> running -> success | failed), a finished execution's status and
+//! times are final, the database stamps completed_at and duration_ms when an execution
+//! finishes, updated_at follows every change, and secrets in `parameters` are redacted
+//! before the row is stored.
+
+use chronicle_json::Redactor;
+use pgrx::datum::{TimestampWithTimeZone, TryFromDatumError};
+use pgrx::prelude::*;
+use pgrx::{pg_sys, WhoAllocated};
+
+use crate::errors::{raise, raise_with_hint};
+use crate::jsonb::{Jsonb, JsonbRef};
+use crate::settings;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Status {
+    Pending,
+    Running,
+    Finished,
+}
+
+fn status_rank(status: &str) -> Status {
+    match status {
+        "pending" => Status::Pending,
+        "running" => Status::Running,
+        "success" | "failed" => Status::Finished,
+        other => raise_with_hint(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("{other:?} is not a command status"),
+            "A command execution is pending, running, success or failed.",
+        ),
+    }
+}
+
+/// BEFORE INSERT OR UPDATE on `chronicle.command_executions`, for each row.
+#[pg_trigger(sql = r#"
+CREATE FUNCTION chronicle.command_executions_lifecycle() RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION chronicle.command_executions_lifecycle() IS
+  'Trigger: enforces the status order of command executions, stamps finish times and updated_at, and redacts secrets from parameters';
+"#)]
+fn command_executions_lifecycle<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TryFromDatumError> {
+    let mut row = trigger.new().expect("an INSERT or UPDATE row trigger has NEW").into_owned();
+    let old = trigger.old();
+    let now = clock_timestamp();
+
+    let command_name = row.get_by_name::<String>("command_name")?;
+    match command_name.as_deref() {
+        None => raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "command_name must not be NULL"),
+        Some("") => raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "command_name must not be empty"),
+        Some(name) if name.chars().count() > 255 => raise(
+            PgSqlErrorCode::ERRCODE_STRING_DATA_RIGHT_TRUNCATION,
+            format!("command_name is {} characters long, more than the 255 allowed", name.chars().count()),
+        ),
+        Some(_) => {}
+    }
+    let status = row
+        .get_by_name::<String>("status")?
+        .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "status must not be NULL"));
+    let rank = status_rank(&status);
+    let id = row.get_by_name::<pgrx::Uuid>("id")?.map(|id| id.to_string()).unwrap_or_default();
+
+    // Whether this write finishes the execution, and what it finished with before.
+    let finishing = match &old {
+        None => rank == Status::Finished,
+        Some(old) => {
+            let old_status = old.get_by_name::<String>("status")?.unwrap_or_default();
+            let old_rank = status_rank(&old_status);
+            if old_rank == Status::Finished {
+                if status != old_status {
+                    raise_with_hint(
+                        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        format!("command execution {id} already finished as {old_status}; its status cannot become {status}"),
+                        "A finished execution is final; record a new execution instead.",
+                    );
+                }
+                for column in ["started_at", "completed_at"] {
+                    if row.get_by_name::<TimestampWithTimeZone>(column)? != old.get_by_name::<TimestampWithTimeZone>(column)? {
+                        raise(
+                            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                            format!("command execution {id} already finished; its {column} cannot change"),
+                        );
+                    }
+                }
+                if row.get_by_name::<f64>("duration_ms")? != old.get_by_name::<f64>("duration_ms")? {
+                    raise(
+                        PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                        format!("command execution {id} already finished; its duration_ms cannot change"),
+                    );
+                }
+            } else if rank < old_rank {
+                raise_with_hint(
+                    PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                    format!("command execution {id} is {old_status}; its status cannot go back to {status}"),
+                    "Status moves pending -> running -> success or failed, never back.",
+                );
+            }
+            rank == Status::Finished && old_rank != Status::Finished
+        }
+    };
+
+    let started_at = row.get_by_name::<TimestampWithTimeZone>("started_at")?.unwrap_or(now);
+    let completed_at = row.get_by_name::<TimestampWithTimeZone>("completed_at")?;
+    let duration_ms = row.get_by_name::<f64>("duration_ms")?;
+    if let Some(duration) = duration_ms {
+        if !duration.is_finite() || duration < 0.0 {
+            raise(
+                PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                format!("duration_ms must be a finite, non-negative number of milliseconds, not {duration}"),
+            );
+        }
+    }
+    if finishing {
+        let completed_at = completed_at.unwrap_or(now);
+        if completed_at < started_at {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("command execution {id} cannot complete at {completed_at}, before it started at {started_at}"),
+            );
+        }
+        let old_duration = match &old {
+            Some(old) => old.get_by_name::<f64>("duration_ms")?,
+            None => None,
+        };
+        // A duration the writer gives (a tracked event's execution time) is kept.
+        let duration = match duration_ms {
+            Some(given) if old.is_none() || Some(given) != old_duration => given,
+            _ => milliseconds_between(started_at, completed_at),
+        };
+        row.set_by_name("completed_at", completed_at)?;
+        row.set_by_name("duration_ms", duration)?;
+    } else if rank != Status::Finished && (completed_at.is_some() || duration_ms.is_some()) {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("command execution {id} is {status}: completed_at and duration_ms are set when it finishes"),
+        );
+    }
+
+    if parameters_changed(&row, old.as_ref())? {
+        let Some(Jsonb(mut parameters)) = row.get_by_name::<Jsonb>("parameters")? else {
+            raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "parameters must not be NULL (use {})")
+        };
+        let redactor = Redactor::from_list(&settings::redact_keys());
+        if redactor.redact(&mut parameters) > 0 {
+            row.set_by_name("parameters", JsonbRef(&parameters))?;
+        }
+    }
+    if old.is_some() {
+        row.set_by_name("updated_at", now)?;
+    }
+    Ok(Some(row))
+}
+
+/// Whether `parameters` needs redacting: always on insert, on update only when it
+/// changed (comparing the stored bytes saves parsing the document on every status move).
+fn parameters_changed<A: WhoAllocated, B: WhoAllocated>(
+    new: &PgHeapTuple<'_, A>,
+    old: Option<&PgHeapTuple<'_, B>>,
+) -> Result<bool, TryFromDatumError> {
+    let Some(old) = old else {
+        return Ok(true);
+    };
+    let new_bytes = new.get_by_name::<JsonbBytes>("parameters")?;
+    let old_bytes = old.get_by_name::<JsonbBytes>("parameters")?;
+    Ok(new_bytes.map(|b| b.0) != old_bytes.map(|b| b.0))
+}
+
+/// The raw bytes of a `jsonb` value.
+struct JsonbBytes(Vec<u8>);
+
+impl FromDatum for JsonbBytes {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+        if is_null {
+            return None;
+        }
+        Vec::<u8>::from_polymorphic_datum(datum, false, pg_sys::BYTEAOID).map(JsonbBytes)
+    }
+}
+
+impl IntoDatum for JsonbBytes {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        unreachable!("only read from tuples")
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::JSONBOID
+    }
+}
+
+unsafe impl pgrx::datum::UnboxDatum for JsonbBytes {
+    type As<'src> = JsonbBytes where Self: 'src;
+
+    unsafe fn unbox<'src>(datum: pgrx::datum::Datum<'src>) -> Self::As<'src>
+    where
+        Self: 'src,
+    {
+        unsafe { JsonbBytes::from_datum(datum.sans_lifetime(), false) }.expect("datum is not null")
+    }
+}
+
+fn clock_timestamp() -> TimestampWithTimeZone {
+    // SAFETY: GetCurrentTimestamp has no preconditions.
+    let now = unsafe { pg_sys::GetCurrentTimestamp() };
+    TimestampWithTimeZone::try_from(now).expect("the clock is within the timestamp range")
+}
+
+fn milliseconds_between(start: TimestampWithTimeZone, end: TimestampWithTimeZone) -> f64 {
+    (i64::from(end) - i64::from(start)) as f64 / 1000.0
+}
