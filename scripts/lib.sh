@@ -98,6 +98,8 @@ cluster_start() {
     echo "listen_addresses = ''"
     echo "shared_preload_libraries = 'pg_cron'"
     echo "cron.database_name = 'postgres'"
+    # pg_cron runs its jobs over libpq; the cluster listens only on its socket.
+    echo "cron.host = '$dir'"
     echo "max_connections = 100"
     printf '%s\n' "$@"
   } | as_postgres tee "$dir/data/postgresql.auto.conf" >/dev/null

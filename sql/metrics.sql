@@ -277,7 +277,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF to_regprocedure('cron.schedule(text, text, text)') IS NULL THEN
+  IF to_regclass('cron.job') IS NULL THEN
     RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
       USING ERRCODE = 'feature_not_supported',
             HINT = format('Add pg_cron to shared_preload_libraries, set cron.database_name = %L, and CREATE EXTENSION pg_cron; '
@@ -292,7 +292,7 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF to_regprocedure('cron.unschedule(text)') IS NULL THEN
+  IF to_regclass('cron.job') IS NULL THEN
     RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
       USING ERRCODE = 'feature_not_supported';
   END IF;
