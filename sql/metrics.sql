@@ -173,19 +173,21 @@ BEGIN
      ORDER BY m.hour, m.command_name
        FOR UPDATE OF m;
 
+    -- LATERAL: each bucket is read through the (command_name, started_at) index; a plain
+    -- join on the time range lets the planner scan the whole table instead.
     WITH fresh AS (
-      SELECT k.hour, k.command_name,
-             count(e.id) AS executions,
-             count(e.id) FILTER (WHERE e.status = 'success') AS successful,
-             count(e.id) FILTER (WHERE e.status = 'failed') AS failed,
-             chronicle.percentile_agg(e.duration_ms) AS sketch,
-             coalesce(array_agg(DISTINCT e.user_id) FILTER (WHERE e.user_id IS NOT NULL), '{}') AS user_ids,
-             coalesce(array_agg(DISTINCT e.error ->> 'code') FILTER (WHERE e.error ->> 'code' IS NOT NULL), '{}') AS error_codes
+      SELECT k.hour, k.command_name, b.*
         FROM unnest(key_hours, key_commands) AS k(hour, command_name)
-        LEFT JOIN chronicle.command_executions e
-               ON e.command_name = k.command_name
-              AND e.started_at >= k.hour AND e.started_at < k.hour + interval '1 hour'
-       GROUP BY k.hour, k.command_name),
+        CROSS JOIN LATERAL (
+          SELECT count(*) AS executions,
+                 count(*) FILTER (WHERE e.status = 'success') AS successful,
+                 count(*) FILTER (WHERE e.status = 'failed') AS failed,
+                 chronicle.percentile_agg(e.duration_ms) AS sketch,
+                 coalesce(array_agg(DISTINCT e.user_id) FILTER (WHERE e.user_id IS NOT NULL), '{}') AS user_ids,
+                 coalesce(array_agg(DISTINCT e.error ->> 'code') FILTER (WHERE e.error ->> 'code' IS NOT NULL), '{}') AS error_codes
+            FROM chronicle.command_executions e
+           WHERE e.command_name = k.command_name
+             AND e.started_at >= k.hour AND e.started_at < k.hour + interval '1 hour') b),
     written AS (
       UPDATE chronicle.command_metrics_hourly m
          SET executions = f.executions, successful = f.successful, failed = f.failed,
@@ -224,27 +226,27 @@ BEGIN
        FOR UPDATE OF m;
 
     WITH fresh AS (
-      SELECT d.date, d.command_name,
-             coalesce(sum(h.executions), 0) AS executions,
-             coalesce(sum(h.successful), 0) AS successful,
-             coalesce(sum(h.failed), 0) AS failed,
-             chronicle.rollup(h.duration_sketch) AS sketch,
-             (SELECT coalesce(array_agg(DISTINCT u.user_id), '{}')
-                FROM chronicle.command_metrics_hourly h2, unnest(h2.user_ids) AS u(user_id)
-               WHERE h2.command_name = d.command_name
-                 AND h2.hour >= d.date::timestamp AT TIME ZONE 'UTC'
-                 AND h2.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') AS user_ids,
-             (SELECT coalesce(array_agg(DISTINCT c.code), '{}')
-                FROM chronicle.command_metrics_hourly h2, unnest(h2.error_codes) AS c(code)
-               WHERE h2.command_name = d.command_name
-                 AND h2.hour >= d.date::timestamp AT TIME ZONE 'UTC'
-                 AND h2.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') AS error_codes
+      SELECT d.date, d.command_name, b.*
         FROM unnest(day_dates, day_commands) AS d(date, command_name)
-        LEFT JOIN chronicle.command_metrics_hourly h
-               ON h.command_name = d.command_name
-              AND h.hour >= d.date::timestamp AT TIME ZONE 'UTC'
-              AND h.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC'
-       GROUP BY d.date, d.command_name)
+        CROSS JOIN LATERAL (
+          SELECT coalesce(sum(h.executions), 0) AS executions,
+                 coalesce(sum(h.successful), 0) AS successful,
+                 coalesce(sum(h.failed), 0) AS failed,
+                 chronicle.rollup(h.duration_sketch) AS sketch,
+                 (SELECT coalesce(array_agg(DISTINCT u.user_id), '{}')
+                    FROM chronicle.command_metrics_hourly h2, unnest(h2.user_ids) AS u(user_id)
+                   WHERE h2.command_name = d.command_name
+                     AND h2.hour >= d.date::timestamp AT TIME ZONE 'UTC'
+                     AND h2.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') AS user_ids,
+                 (SELECT coalesce(array_agg(DISTINCT c.code), '{}')
+                    FROM chronicle.command_metrics_hourly h2, unnest(h2.error_codes) AS c(code)
+                   WHERE h2.command_name = d.command_name
+                     AND h2.hour >= d.date::timestamp AT TIME ZONE 'UTC'
+                     AND h2.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') AS error_codes
+            FROM chronicle.command_metrics_hourly h
+           WHERE h.command_name = d.command_name
+             AND h.hour >= d.date::timestamp AT TIME ZONE 'UTC'
+             AND h.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') b)
     UPDATE chronicle.command_metrics_daily m
        SET executions = f.executions, successful = f.successful, failed = f.failed,
            avg_time_ms = chronicle.mean(f.sketch), duration_sketch = f.sketch,
