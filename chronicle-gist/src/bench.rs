@@ -90,6 +90,7 @@ pub fn bench_fake_export(rows: usize, files: usize, mode: Mode, batch_size: u32)
     let client = GithubClient::new(github.url(), Some(FakeGithub::TOKEN.into()));
     let config = ExportConfig {
         batch_size,
+        min_request_interval: Duration::ZERO,
         ..ExportConfig::default()
     };
     let (report, elapsed) =

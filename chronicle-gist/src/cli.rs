@@ -3,14 +3,14 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::export::{ExportConfig, ExportError, Exporter};
-use crate::github::{GithubClient, DEFAULT_API_URL};
+use crate::export::{ExportConfig, ExportError, ExportReport, Exporter};
+use crate::github::{sleep_unless_stopped, GithubClient, DEFAULT_API_URL};
 use crate::import::{run_import, ImportOptions};
 use crate::pg::PgDatabase;
 use crate::verify::{run_verify, VerifyOptions};
@@ -58,22 +58,25 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Send queued states to their gists (chronicle.export_claim/ack/fail)
+    /// Send queued states to their gists (chronicle.export_claim/ack/fail/release)
     ///
     /// Waits on LISTEN chronicle_export (polling as a fallback), claims
     /// batches and sends each with PATCH /gists/{id}, acking every row with
-    /// the Gist revision GitHub returns. Honours GitHub's rate limits.
-    /// SIGINT/SIGTERM finish the request in flight and give the other
-    /// claimed rows back; a second signal quits at once.
+    /// the Gist revision GitHub returns. Honours GitHub's rate limits and
+    /// spaces requests (--min-request-interval). SIGINT/SIGTERM finish the
+    /// request in flight and give the other claimed rows back
+    /// (export_release); a second signal quits at once.
     #[command(after_help = AFTER_HELP)]
     Export(ExportArgs),
     /// Load every revision of a gist's files into the state store, oldest first
     ///
     /// Reads GET /gists/{id}/commits and every revision, and appends each
-    /// changed .json file as a version of the entity named by the file
-    /// (without .json and a leading "TYPE."), valid from the revision's
-    /// commit time. Re-running imports nothing twice. Files that cannot be
-    /// imported (malformed JSON, ...) are skipped and listed with the reason.
+    /// changed file as a version of the entity it stands for, valid from
+    /// the revision's commit time. The entity id comes from the file name
+    /// through the type's file name template in chronicle.gist_targets
+    /// (without a target: the name without .json and a leading "TYPE.").
+    /// Re-running imports nothing twice. Files that cannot be imported
+    /// (malformed JSON, ...) are skipped and listed with the reason.
     #[command(after_help = AFTER_HELP)]
     Import(ImportArgs),
     /// Compare each current entity with its gist file by canonical-JSON checksum
@@ -103,6 +106,11 @@ pub struct ExportArgs {
     /// Longest rate-limit wait to sit out with rows claimed; longer waits give them back
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub max_hold: u64,
+
+    /// Least time between two PATCH requests, in seconds (GitHub asks for 1;
+    /// rapid writes to a file coalesce meanwhile)
+    #[arg(long, default_value_t = 1.0, value_parser = parse_seconds, value_name = "SECONDS")]
+    pub min_request_interval: f64,
 
     /// Most files sent in one PATCH (latest mode)
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=300), value_name = "N")]
@@ -150,8 +158,19 @@ impl ExportArgs {
             max_hold: Duration::from_secs(self.max_hold),
             exit_when_idle: self.exit_when_idle,
             max_files_per_request: self.max_files_per_request as usize,
+            min_request_interval: Duration::from_secs_f64(self.min_request_interval),
             ..ExportConfig::default()
         }
+    }
+}
+
+/// A non-negative number of seconds (fractions allowed).
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && (0.0..=86_400.0).contains(&secs) => Ok(secs),
+        _ => Err(format!(
+            "expected seconds between 0 and 86400, not {text:?}"
+        )),
     }
 }
 
@@ -200,7 +219,7 @@ pub fn run(cli: Cli, token: Option<String>) -> u8 {
         Err(e) => return error(format!("cannot use the database: {e}")),
     };
     match cli.command {
-        Command::Export(args) => export(&mut db, &github, &args),
+        Command::Export(args) => export(db, database_url, &github, &args),
         Command::Import(args) => {
             let options = ImportOptions {
                 gist_id: args.gist,
@@ -209,9 +228,13 @@ pub fn run(cli: Cli, token: Option<String>) -> u8 {
             };
             match run_import(&mut db, &github, &options) {
                 Ok(report) => {
+                    let mapping = match &report.template {
+                        Some(template) => format!("file names read with the target's template {template:?}"),
+                        None => "no gist target for the type: ids are file names without .json and a leading TYPE.".into(),
+                    };
                     eprintln!(
-                        "chronicle-gist: import of gist {}: {report}",
-                        options.gist_id
+                        "chronicle-gist: import of gist {} as {} ({mapping}): {report}",
+                        options.gist_id, options.entity_type
                     );
                     EXIT_OK
                 }
@@ -248,24 +271,80 @@ pub fn run(cli: Cli, token: Option<String>) -> u8 {
     }
 }
 
-fn export(db: &mut PgDatabase, github: &GithubClient, args: &ExportArgs) -> u8 {
-    if let Err(e) = db.listen() {
-        eprintln!(
-            "chronicle-gist: warning: LISTEN failed ({e}); polling every {}s",
-            args.poll_interval
-        );
-    }
+/// The export command: runs the export loop until it is stopped, drained
+/// (`--exit-when-idle`) or fails. A long-running exporter whose database
+/// fails (connection lost, server restarted, extension being reinstalled)
+/// reconnects, waiting 1 s, 2 s, ... up to 30 s between consecutive
+/// failures; rows it had claimed come back when their leases expire.
+fn export(db: PgDatabase, database_url: &str, github: &GithubClient, args: &ExportArgs) -> u8 {
     let stop = Arc::new(AtomicBool::new(false));
     if let Err(e) = install_stop_handlers(&stop) {
         return error(format!("cannot install signal handlers: {e}"));
     }
-    let mut exporter = Exporter::new(db, github, args.config(), &stop);
-    let result = exporter.run();
-    let report = exporter.report().clone();
-    eprintln!("chronicle-gist: export: {report}");
+    let mut connection = Some(db);
+    let mut total = ExportReport::default();
+    let mut backoff = Duration::from_secs(1);
+    let result = loop {
+        let mut db = match connection.take() {
+            Some(db) => db,
+            None => match PgDatabase::connect(database_url) {
+                Ok(db) => {
+                    eprintln!("chronicle-gist: reconnected to the database");
+                    db
+                }
+                Err(e) => {
+                    eprintln!(
+                        "chronicle-gist: cannot reconnect ({e}); trying again in {}s",
+                        backoff.as_secs()
+                    );
+                    sleep_unless_stopped(backoff, Some(&stop));
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    if stop.load(Ordering::SeqCst) {
+                        total.stopped = true;
+                        break Ok(());
+                    }
+                    continue;
+                }
+            },
+        };
+        if let Err(e) = db.listen() {
+            eprintln!(
+                "chronicle-gist: warning: LISTEN failed ({e}); polling every {}s",
+                args.poll_interval
+            );
+        }
+        let started = Instant::now();
+        let mut exporter = Exporter::new(&mut db, github, args.config(), &stop);
+        let result = exporter.run();
+        total.add(exporter.report());
+        if exporter.report().acked > 0 || started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_secs(1); // it worked for a while
+        }
+        match result {
+            Err(ExportError::Database(e))
+                if !args.exit_when_idle && !stop.load(Ordering::SeqCst) =>
+            {
+                eprintln!(
+                    "chronicle-gist: {e}; reconnecting in {}s",
+                    backoff.as_secs()
+                );
+                sleep_unless_stopped(backoff, Some(&stop));
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+            other => break other,
+        }
+    };
+    eprintln!("chronicle-gist: export: {total}");
     match result {
-        Ok(()) if report.stopped => {
-            eprintln!("chronicle-gist: stopped by signal; unsent rows were given back");
+        Ok(()) if total.stopped => {
+            eprintln!(
+                "chronicle-gist: stopped by signal{}",
+                if total.released > 0 {
+                    "; unsent rows were given back"
+                } else {
+                    ""
+                }
+            );
             EXIT_OK
         }
         Ok(()) => EXIT_OK,
@@ -303,6 +382,7 @@ mod tests {
                 assert!(config.exit_when_idle);
                 assert_eq!(config.batch_size, 5);
                 assert_eq!(config.lease, Duration::from_secs(60));
+                assert_eq!(config.min_request_interval, Duration::from_secs(1));
             }
             other => panic!("{other:?}"),
         }
@@ -323,5 +403,22 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["chronicle-gist", "import", "--gist", "abc"]).is_err());
         assert!(Cli::try_parse_from(["chronicle-gist", "export", "--batch-size", "0"]).is_err());
+        let cli =
+            Cli::try_parse_from(["chronicle-gist", "export", "--min-request-interval", "0.25"])
+                .unwrap();
+        let Command::Export(args) = cli.command else {
+            panic!("export expected")
+        };
+        assert_eq!(
+            args.config().min_request_interval,
+            Duration::from_millis(250)
+        );
+        for bad in ["-1", "nan", "soon"] {
+            assert!(
+                Cli::try_parse_from(["chronicle-gist", "export", "--min-request-interval", bad])
+                    .is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! What chronicle-gist needs from the database, as two small traits.
 //!
-//! [`Queue`] is the export queue (`chronicle.export_claim/ack/fail` and the
-//! `chronicle_export` notification channel); [`StateStore`] is what import
+//! [`Queue`] is the export queue (`chronicle.export_claim/ack/fail/release`
+//! and the `chronicle_export` notification channel); [`StateStore`] is what import
 //! and verify read and write. The PostgreSQL implementation is
 //! [`crate::pg::PgDatabase`]; [`crate::memory`] has in-memory fakes with
 //! the same contract for tests and benchmarks.
@@ -9,10 +9,15 @@
 use std::fmt;
 use std::time::Duration;
 
-/// SQLSTATE `object_not_in_prerequisite_state`: `export_ack`/`export_fail`
-/// raise it when the lease token is stale (the lease expired and the row
-/// was claimed again).
+/// SQLSTATE `object_not_in_prerequisite_state`: `export_ack`, `export_fail`
+/// and `export_release` raise it when the row is not under the presented
+/// lease (it expired and the row was claimed again, or the row was already
+/// acknowledged, failed or released).
 pub const SQLSTATE_STALE_LEASE: &str = "55000";
+
+/// SQLSTATE `invalid_parameter_value`: `import_state_version` raises it
+/// when `valid_from` is not strictly later than the entity's last change.
+pub const SQLSTATE_INVALID_PARAMETER: &str = "22023";
 
 /// A database failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,9 +36,17 @@ impl DbError {
         matches!(self, DbError::Server { code, .. } if code == SQLSTATE_STALE_LEASE)
     }
 
-    /// The connection is gone, so carrying on with other items is pointless.
+    /// The connection is gone, so carrying on with other items is pointless:
+    /// no connection, or the server ended the session (SQLSTATE class 08,
+    /// connection exception, or 57P01-57P03: terminated by an
+    /// administrator, crash or shutdown, cannot connect now).
     pub fn is_connection(&self) -> bool {
-        matches!(self, DbError::Connection(_))
+        match self {
+            DbError::Connection(_) => true,
+            DbError::Server { code, .. } => {
+                code.starts_with("08") || matches!(code.as_str(), "57P01" | "57P02" | "57P03")
+            }
+        }
     }
 }
 
@@ -139,8 +152,19 @@ pub trait Queue {
     /// token gives an error for which [`DbError::is_stale_lease`] holds.
     fn ack(&mut self, id: i64, lease_token: &str, gist_revision: &str) -> Result<(), DbError>;
 
-    /// `chronicle.export_fail(id, lease_token, error, retry_after)`;
-    /// `retry_after: None` lets the database pick its backoff.
+    /// Acks several rows delivered by one request (one Gist revision).
+    /// Returns one result per row, in order. The default acks them one by
+    /// one; [`crate::pg::PgDatabase`] does it in one statement.
+    fn ack_all(&mut self, rows: &[(i64, &str)], gist_revision: &str) -> Vec<Result<(), DbError>> {
+        rows.iter()
+            .map(|(id, token)| self.ack(*id, token, gist_revision))
+            .collect()
+    }
+
+    /// `chronicle.export_fail(id, lease_token, error, retry_after)`: a real
+    /// delivery failure, which counts as an attempt (the row goes dead after
+    /// `chronicle.export_max_attempts`). `retry_after: None` lets the
+    /// database pick its backoff.
     fn fail(
         &mut self,
         id: i64,
@@ -148,6 +172,13 @@ pub trait Queue {
         error: &str,
         retry_after: Option<Duration>,
     ) -> Result<(), DbError>;
+
+    /// `chronicle.export_release(id, lease_token, retry_after)`: gives a
+    /// claimed row back untried (the exporter is stopping, GitHub's rate
+    /// limit, a rejected token): pending again after `retry_after`, and the
+    /// attempt does not count.
+    fn release(&mut self, id: i64, lease_token: &str, retry_after: Duration)
+        -> Result<(), DbError>;
 
     /// Waits up to `timeout` for a `chronicle_export` notification; `true`
     /// when one arrived. Implementations without notifications just sleep
@@ -161,6 +192,17 @@ impl<Q: Queue + ?Sized> Queue for &mut Q {
     }
     fn ack(&mut self, id: i64, lease_token: &str, gist_revision: &str) -> Result<(), DbError> {
         (**self).ack(id, lease_token, gist_revision)
+    }
+    fn ack_all(&mut self, rows: &[(i64, &str)], gist_revision: &str) -> Vec<Result<(), DbError>> {
+        (**self).ack_all(rows, gist_revision)
+    }
+    fn release(
+        &mut self,
+        id: i64,
+        lease_token: &str,
+        retry_after: Duration,
+    ) -> Result<(), DbError> {
+        (**self).release(id, lease_token, retry_after)
     }
     fn fail(
         &mut self,
@@ -200,32 +242,29 @@ pub struct GistTarget {
     pub mode: String,
 }
 
-/// A current entity with the gist file it should be in.
+/// A current entity (a row of `chronicle.current_state`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrentEntity {
     pub entity_type: String,
     pub entity_id: String,
     pub version: i64,
     /// `current_state.checksum` (canonical-JSON SHA-256, lowercase hex).
-    pub checksum: Option<String>,
-    /// The state's JSON text; only needed (and only fetched) when the
-    /// database has no checksum for it.
-    pub state_json: Option<String>,
-    /// `chronicle.gist_file_name(entity_type, entity_id)`; `None`: no target.
-    pub file_name: Option<String>,
+    pub checksum: String,
 }
 
 /// What import and verify need from the database.
 pub trait StateStore {
     /// Appends a historical version; `Ok(None)` when this
-    /// `(gist_id, gist_revision, file_name)` was imported before.
+    /// `(gist_id, gist_revision, file_name)` was imported before (checked
+    /// first). A `valid_from` not strictly later than the entity's last
+    /// change is refused with SQLSTATE 22023.
     fn import_state_version(&mut self, version: &ImportVersion<'_>)
         -> Result<Option<i64>, DbError>;
 
     /// All rows of `chronicle.gist_targets`.
     fn gist_targets(&mut self) -> Result<Vec<GistTarget>, DbError>;
 
-    /// The current entities of one type, each with its gist file name.
+    /// The current entities of one type.
     fn current_entities(&mut self, entity_type: &str) -> Result<Vec<CurrentEntity>, DbError>;
 }
 

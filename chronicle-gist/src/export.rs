@@ -2,11 +2,16 @@
 //! fail each one.
 //!
 //! Guarantees, whatever happens:
-//! * every claimed row is acked, failed or released (= failed with
-//!   `retry_after` 0 or with the rate-limit wait) before the loop lets go
-//!   of it, except when the database itself is unreachable; then the lease
-//!   simply expires and the row is claimed again later (nothing lost);
-//! * nothing is sent while GitHub's rate limit says to wait;
+//! * every claimed row is acked, failed (`export_fail`: a real delivery
+//!   failure, counted as an attempt) or released (`export_release`: given
+//!   back untried, not counted) before the loop lets go of it, except when
+//!   the database itself is unreachable or the process is killed; then the
+//!   lease simply expires and the row is claimed again later (nothing
+//!   lost; the resend of a file GitHub already has makes no new revision);
+//! * nothing is sent while GitHub's rate limit says to wait, and content
+//!   changing requests are spaced by `min_request_interval` (GitHub asks
+//!   for a second between them), which also lets rapid writes to one file
+//!   coalesce in the queue into one request;
 //! * the stop flag (set by SIGINT/SIGTERM) is honoured between requests:
 //!   the request in flight finishes and is acked, the rest are released.
 
@@ -17,9 +22,6 @@ use std::time::{Duration, Instant};
 
 use crate::db::{ClaimedExport, DbError, Mode, Operation, Queue};
 use crate::github::{sleep_unless_stopped, ApiError, FileChange, GithubClient};
-
-/// The `error` text of a row given back because the exporter is stopping.
-pub const RELEASED_STOPPING: &str = "released: exporter stopping";
 
 /// Tunables of the export loop.
 #[derive(Debug, Clone)]
@@ -41,6 +43,10 @@ pub struct ExportConfig {
     /// Content bytes per PATCH in `latest` mode (a single larger file is
     /// still sent, alone).
     pub max_request_bytes: usize,
+    /// Least time between two PATCH requests. GitHub's guidance for
+    /// content-creating requests is one per second; it also gives writes
+    /// to a `latest` file time to coalesce into one queued row.
+    pub min_request_interval: Duration,
 }
 
 impl Default for ExportConfig {
@@ -53,6 +59,7 @@ impl Default for ExportConfig {
             exit_when_idle: false,
             max_files_per_request: 50,
             max_request_bytes: 8 * 1024 * 1024,
+            min_request_interval: Duration::from_secs(1),
         }
     }
 }
@@ -65,9 +72,11 @@ pub struct ExportReport {
     pub acked: u64,
     /// Rows failed with an error (they will be retried or go dead).
     pub failed: u64,
-    /// Rows given back unsent (stopping, rate limit, 401).
+    /// Rows given back unsent with `export_release` (stopping, rate limit,
+    /// 401).
     pub released: u64,
-    /// Acks/fails refused because the lease had expired and been re-claimed.
+    /// Acks/fails/releases refused because the row was no longer under our
+    /// lease (it expired and the row was claimed again).
     pub stale_leases: u64,
     /// Rate-limit answers received.
     pub rate_limited: u64,
@@ -75,6 +84,20 @@ pub struct ExportReport {
     pub stopped: bool,
     /// `exit_when_idle` ended the run because of a long rate-limit wait.
     pub exited_rate_limited: bool,
+}
+
+impl ExportReport {
+    /// Adds another run's counters (the CLI's runs across reconnects).
+    pub fn add(&mut self, other: &ExportReport) {
+        self.requests += other.requests;
+        self.acked += other.acked;
+        self.failed += other.failed;
+        self.released += other.released;
+        self.stale_leases += other.stale_leases;
+        self.rate_limited += other.rate_limited;
+        self.stopped |= other.stopped;
+        self.exited_rate_limited |= other.exited_rate_limited;
+    }
 }
 
 impl fmt::Display for ExportReport {
@@ -96,7 +119,7 @@ impl fmt::Display for ExportReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExportError {
     /// GitHub answered 401: every further request would fail too. The
-    /// claimed rows were failed/released before returning.
+    /// claimed rows were released before returning.
     Unauthorized(String),
     /// The queue could not be read or updated.
     Database(DbError),
@@ -191,6 +214,8 @@ pub struct Exporter<'a, Q: Queue> {
     config: ExportConfig,
     stop: &'a AtomicBool,
     report: ExportReport,
+    /// When the last PATCH was sent (for `min_request_interval`).
+    last_request: Option<Instant>,
 }
 
 impl<'a, Q: Queue> Exporter<'a, Q> {
@@ -208,6 +233,7 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
             config,
             stop,
             report: ExportReport::default(),
+            last_request: None,
         }
     }
 
@@ -246,6 +272,12 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
                     "GitHub rate limit: waiting {}s before sending",
                     wait.as_secs_f64().ceil()
                 ));
+                sleep_unless_stopped(wait, Some(self.stop));
+                continue;
+            }
+            // Space requests before claiming rather than after: rows
+            // written meanwhile coalesce, and the claim gets the newest.
+            if let Some(wait) = self.pacing_wait() {
                 sleep_unless_stopped(wait, Some(self.stop));
                 continue;
             }
@@ -299,24 +331,31 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
         while let Some(request) = pending.pop_front() {
             if self.stopping() {
                 pending.push_front(request);
-                self.release_all(pending, RELEASED_STOPPING, Duration::ZERO)?;
+                self.release_all(pending, Duration::ZERO, "the exporter is stopping")?;
                 self.report.stopped = true;
                 return Ok(());
             }
             if let Some(wait) = self.github.blocked_for() {
+                pending.push_front(request);
                 if self.can_hold(claimed_at, wait) {
                     sleep_unless_stopped(wait, Some(self.stop));
-                    pending.push_front(request);
                     continue; // re-checks the stop flag and the block
                 }
+                let why = format!("GitHub rate limit, retry in {}s", wait.as_secs_f64().ceil());
+                return self.release_all(pending, wait, &why);
+            }
+            if let Some(wait) = self.pacing_wait() {
                 pending.push_front(request);
-                let reason = format!(
-                    "released: GitHub rate limit, retry in {}s",
-                    wait.as_secs_f64().ceil()
-                );
-                return self.release_all(pending, &reason, wait);
+                if self.can_hold(claimed_at, wait) {
+                    sleep_unless_stopped(wait, Some(self.stop));
+                    continue;
+                }
+                // The lease would not outlive the spacing: give the rest
+                // back for the next claim.
+                return self.release_all(pending, Duration::ZERO, "the lease is running out");
             }
             self.report.requests += 1;
+            self.last_request = Some(Instant::now());
             match self.send(&request) {
                 Ok(revision) => self.ack_rows(&request, &revision)?,
                 Err(ApiError::RateLimited { wait, message }) => {
@@ -325,30 +364,23 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
                         "GitHub rate limit ({message}); nothing sent for {}s",
                         wait.as_secs_f64().ceil()
                     ));
+                    // Not a delivery failure: the request was never
+                    // processed. Hold it for a short wait (the block check
+                    // above sleeps), else give everything back.
+                    pending.push_front(request);
                     if self.can_hold(claimed_at, wait) {
-                        // Keep the lease and send again after the wait
-                        // (the block check above does the sleeping).
-                        pending.push_front(request);
                         continue;
                     }
-                    let error = ApiError::RateLimited { wait, message }.to_string();
-                    self.fail_rows(&request, &error, Some(wait))?;
-                    let reason = format!(
-                        "released: GitHub rate limit, retry in {}s",
-                        wait.as_secs_f64().ceil()
-                    );
-                    return self.release_all(pending, &reason, wait);
+                    let why = format!("GitHub rate limit, retry in {}s", wait.as_secs_f64().ceil());
+                    return self.release_all(pending, wait, &why);
                 }
                 Err(ApiError::Unauthorized { message }) => {
                     let error = ApiError::Unauthorized { message }.to_string();
-                    self.fail_rows(&request, &error, None)?;
-                    // Not these rows' fault: give them back at once, for
-                    // an exporter with a working token.
-                    self.release_all(
-                        pending,
-                        "released: GitHub token rejected (401)",
-                        Duration::ZERO,
-                    )?;
+                    log(error.clone());
+                    // Not these rows' fault: give them back untried, at
+                    // once, for an exporter with a working token.
+                    pending.push_front(request);
+                    self.release_all(pending, Duration::ZERO, "GitHub rejected the token (401)")?;
                     return Err(ExportError::Unauthorized(error));
                 }
                 Err(ApiError::Validation { message }) if request.len() > 1 => {
@@ -375,6 +407,13 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
         Ok(())
     }
 
+    /// How long to wait before the next PATCH to keep `min_request_interval`.
+    fn pacing_wait(&self) -> Option<Duration> {
+        let since = self.last_request?.elapsed();
+        let wait = self.config.min_request_interval.saturating_sub(since);
+        (!wait.is_zero()).then_some(wait)
+    }
+
     /// Whether to sit out a rate-limit wait with the rows still leased:
     /// only if the wait is short and the lease outlives it with margin.
     fn can_hold(&self, claimed_at: Instant, wait: Duration) -> bool {
@@ -399,16 +438,17 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
                 },
             )
             .collect();
-        let gist = self.github.update_gist(&request[0].gist_id, &changes)?;
-        gist.history
-            .first()
-            .map(|h| h.version.clone())
-            .ok_or_else(|| ApiError::InvalidResponse("PATCH response has an empty history".into()))
+        self.github.update_gist(&request[0].gist_id, &changes)
     }
 
     fn ack_rows(&mut self, rows: &[ClaimedExport], revision: &str) -> Result<(), ExportError> {
-        for row in rows {
-            match self.queue.ack(row.id, &row.lease_token, revision) {
+        let leases: Vec<(i64, &str)> = rows
+            .iter()
+            .map(|r| (r.id, r.lease_token.as_str()))
+            .collect();
+        let results = self.queue.ack_all(&leases, revision);
+        for (row, result) in rows.iter().zip(results) {
+            match result {
                 Ok(()) => self.report.acked += 1,
                 Err(e) => self.row_db_error(row, "ack", e)?,
             }
@@ -434,18 +474,29 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
         Ok(())
     }
 
-    /// Gives back every row of the remaining requests unsent.
+    /// Gives back every row of the remaining requests unsent
+    /// (`export_release`: the attempt does not count).
     fn release_all(
         &mut self,
         pending: VecDeque<Request>,
-        reason: &str,
         retry_after: Duration,
+        why: &str,
     ) -> Result<(), ExportError> {
-        for row in pending.into_iter().flatten() {
-            match self
-                .queue
-                .fail(row.id, &row.lease_token, reason, Some(retry_after))
-            {
+        let rows: Vec<ClaimedExport> = pending.into_iter().flatten().collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        log(format!(
+            "giving back {} claimed row(s) unsent ({why}){}",
+            rows.len(),
+            if retry_after.is_zero() {
+                String::new()
+            } else {
+                format!(", claimable again in {}s", retry_after.as_secs_f64().ceil())
+            }
+        ));
+        for row in rows {
+            match self.queue.release(row.id, &row.lease_token, retry_after) {
                 Ok(()) => self.report.released += 1,
                 Err(e) => self.row_db_error(&row, "release", e)?,
             }

@@ -8,7 +8,9 @@
 //! * `GET /gists/{id}`, `GET /gists/{id}/{sha}`: files with `filename`,
 //!   `type`, `language`, `raw_url`, `size`, `truncated`, `content` (content
 //!   above [`FakeGithub::set_truncate_above`], 1 MB by default, is cut and
-//!   `truncated` set), `history` newest first, `updated_at`;
+//!   `truncated` set), `history` newest first, `updated_at`; only the first
+//!   300 files (by name) are listed, with the gist's own `truncated` set
+//!   when there are more ([`FakeGithub::set_max_listed_files`]);
 //! * `PATCH /gists/{id}` with `{"files": {"a": {"content": ".."}, "b": null}}`
 //!   (and `filename` for renames): a new revision when something changed,
 //!   answered like GET; 422 with GitHub's error shape for a file name with
@@ -40,6 +42,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tiny_http::{Header, Request, Response, Server};
 
@@ -93,12 +96,66 @@ pub struct FakeRevision {
     pub deletions: u64,
 }
 
+/// A gist's files.
+type Files = BTreeMap<Arc<str>, Arc<str>>;
+
+/// What a revision changed: each file's new content, or `None` for a
+/// deleted file.
+type Changes = BTreeMap<Arc<str>, Option<Arc<str>>>;
+
+/// A revision as the fake keeps it: only its changes, so that a gist with
+/// many files and many revisions costs memory and time in proportion to
+/// what changed.
+struct StoredRevision {
+    version: String,
+    committed_at: Timestamp,
+    changes: Changes,
+    additions: u64,
+    deletions: u64,
+}
+
+fn apply_changes(files: &mut Files, changes: &Changes) {
+    for (name, content) in changes {
+        match content {
+            Some(content) => files.insert(Arc::clone(name), Arc::clone(content)),
+            None => files.remove(name),
+        };
+    }
+}
+
 struct FakeGist {
     description: String,
     public: bool,
     created_at: Timestamp,
     /// Oldest first.
-    revisions: Vec<FakeRevision>,
+    revisions: Vec<StoredRevision>,
+    /// The files at the last revision.
+    head: Files,
+}
+
+impl FakeGist {
+    fn new(description: String, public: bool) -> Self {
+        FakeGist {
+            description,
+            public,
+            created_at: Timestamp::now().truncate_to_secs(),
+            revisions: Vec::new(),
+            head: Files::new(),
+        }
+    }
+
+    /// The files at revision `index` (rebuilt from the changes unless it is
+    /// the last one).
+    fn files_at(&self, index: usize) -> std::borrow::Cow<'_, Files> {
+        if index + 1 == self.revisions.len() {
+            return std::borrow::Cow::Borrowed(&self.head);
+        }
+        let mut files = Files::new();
+        for revision in &self.revisions[..=index] {
+            apply_changes(&mut files, &revision.changes);
+        }
+        std::borrow::Cow::Owned(files)
+    }
 }
 
 struct ScriptEntry {
@@ -107,7 +164,7 @@ struct ScriptEntry {
     response: Scripted,
 }
 
-type Hook = Box<dyn FnMut(&RecordedRequest) + Send>;
+type Hook = Arc<Mutex<dyn FnMut(&RecordedRequest) + Send>>;
 
 struct State {
     base_url: String,
@@ -116,10 +173,12 @@ struct State {
     next_gist: u64,
     max_file_size: usize,
     truncate_above: usize,
+    max_listed_files: usize,
     rate_limit: u64,
     rate_remaining: u64,
     rate_reset: i64,
     rate_window: Duration,
+    latency: Duration,
     script: VecDeque<ScriptEntry>,
     requests: Vec<RecordedRequest>,
     hook: Option<Hook>,
@@ -130,18 +189,31 @@ pub struct FakeGithub {
     url: String,
     state: Arc<Mutex<State>>,
     server: Arc<Server>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl FakeGithub {
     /// The token the fake accepts from the start.
     pub const TOKEN: &'static str = "fake-github-token";
 
-    /// Starts a fake on an ephemeral port of 127.0.0.1.
+    /// Starts a fake on an ephemeral port of 127.0.0.1 that answers one
+    /// request at a time, like a strictly ordered server: tests can reason
+    /// about the order requests arrive in.
     ///
     /// # Panics
     /// When no loopback port can be bound (a test environment problem).
     pub fn start() -> FakeGithub {
+        Self::start_with_threads(1)
+    }
+
+    /// Starts a fake that answers up to `threads` requests at once (for
+    /// benchmarks with several clients; scripted delays then only hold up
+    /// their own request). Each request still sees and changes the gists
+    /// atomically.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound (a test environment problem).
+    pub fn start_with_threads(threads: usize) -> FakeGithub {
         let server = Arc::new(
             Server::from_listener(loopback_listener(), None)
                 .expect("the fake GitHub needs a loopback port"),
@@ -159,33 +231,35 @@ impl FakeGithub {
             next_gist: 1,
             max_file_size: 10 * 1024 * 1024,
             truncate_above: 1024 * 1024,
+            max_listed_files: 300,
             rate_limit: 5000,
             rate_remaining: 5000,
             rate_reset: Timestamp::now().unix_secs() + 3600,
             rate_window: Duration::from_secs(3600),
+            latency: Duration::ZERO,
             script: VecDeque::new(),
             requests: Vec::new(),
             hook: None,
         }));
-        let thread = {
-            let server = Arc::clone(&server);
-            let state = Arc::clone(&state);
-            std::thread::Builder::new()
-                .name("fake-github".into())
-                .spawn(move || {
-                    // One request at a time, like a strictly ordered server:
-                    // tests can reason about the order requests arrive in.
-                    for request in server.incoming_requests() {
-                        handle(&state, request);
-                    }
-                })
-                .expect("spawning the fake GitHub thread")
-        };
+        let threads = (0..threads.max(1))
+            .map(|_| {
+                let server = Arc::clone(&server);
+                let state = Arc::clone(&state);
+                std::thread::Builder::new()
+                    .name("fake-github".into())
+                    .spawn(move || {
+                        for request in server.incoming_requests() {
+                            handle(&state, request);
+                        }
+                    })
+                    .expect("spawning a fake GitHub thread")
+            })
+            .collect();
         FakeGithub {
             url,
             state,
             server,
-            thread: Some(thread),
+            threads,
         }
     }
 
@@ -213,6 +287,12 @@ impl FakeGithub {
         self.state().truncate_above = bytes;
     }
 
+    /// At most this many files are listed in a gist's answers, the first by
+    /// name, and the gist's `truncated` is then true (GitHub: 300).
+    pub fn set_max_listed_files(&self, files: usize) {
+        self.state().max_listed_files = files;
+    }
+
     /// Sets the primary rate limit: `remaining` requests until `reset_in`
     /// from now, then `limit` again for each following window of the same
     /// length.
@@ -222,6 +302,13 @@ impl FakeGithub {
         state.rate_remaining = remaining;
         state.rate_reset = Timestamp::now().unix_secs() + reset_in.as_secs().max(1) as i64;
         state.rate_window = reset_in.max(Duration::from_secs(1));
+    }
+
+    /// Every API request (not raw files) waits this long before it is
+    /// answered, like a distant server; other requests are answered
+    /// meanwhile when the fake has several threads.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state().latency = latency;
     }
 
     /// The `X-RateLimit-Reset` the fake currently announces.
@@ -240,10 +327,20 @@ impl FakeGithub {
         });
     }
 
+    /// Like [`FakeGithub::script`] for one request, but served before the
+    /// entries already scripted.
+    pub fn script_first(&self, method: Option<&str>, response: Scripted) {
+        self.state().script.push_front(ScriptEntry {
+            method: method.map(str::to_ascii_uppercase),
+            remaining: 1,
+            response,
+        });
+    }
+
     /// Calls `hook` for every request as it arrives, before it is answered
     /// (e.g. to raise the exporter's stop flag while a PATCH is in flight).
     pub fn on_request(&self, hook: impl FnMut(&RecordedRequest) + Send + 'static) {
-        self.state().hook = Some(Box::new(hook));
+        self.state().hook = Some(Arc::new(Mutex::new(hook)));
     }
 
     /// Every request received so far, in order.
@@ -284,22 +381,14 @@ impl FakeGithub {
     /// an empty gist to export into): its first revision then has no files.
     pub fn create_gist_with_id(&self, id: &str, files: &[(&str, &str)]) {
         let mut state = self.state();
-        let id = id.to_string();
-        let files: BTreeMap<String, String> = files
+        let changes: Changes = files
             .iter()
-            .map(|(n, c)| (n.to_string(), c.to_string()))
+            .map(|(n, c)| (Arc::from(*n), Some(Arc::from(*c))))
             .collect();
-        let now = Timestamp::now().truncate_to_secs();
-        state.gists.insert(
-            id.clone(),
-            FakeGist {
-                description: String::new(),
-                public: false,
-                created_at: now,
-                revisions: Vec::new(),
-            },
-        );
-        commit(&mut state, &id, files);
+        state
+            .gists
+            .insert(id.to_string(), FakeGist::new(String::new(), false));
+        commit(&mut state, id, changes, true);
     }
 
     /// Adds a revision directly (no validation, no request recorded):
@@ -310,31 +399,59 @@ impl FakeGithub {
     /// If the gist does not exist.
     pub fn commit(&self, gist_id: &str, changes: &[(&str, Option<&str>)]) -> String {
         let mut state = self.state();
-        let mut files = head(&state, gist_id)
-            .expect("commit to an unknown fake gist")
-            .files
-            .clone();
-        for (name, content) in changes {
-            match content {
-                Some(content) => files.insert(name.to_string(), content.to_string()),
-                None => files.remove(*name),
-            };
-        }
-        commit(&mut state, gist_id, files)
+        assert!(
+            state.gists.contains_key(gist_id),
+            "commit to an unknown fake gist"
+        );
+        let changes: Changes = changes
+            .iter()
+            .map(|(name, content)| (Arc::from(*name), content.map(Arc::from)))
+            .collect();
+        commit(&mut state, gist_id, changes, true).expect("a forced commit")
     }
 
     /// A gist's revisions, oldest first.
     pub fn revisions(&self, gist_id: &str) -> Vec<FakeRevision> {
+        let state = self.state();
+        let Some(gist) = state.gists.get(gist_id) else {
+            return Vec::new();
+        };
+        let mut files = Files::new();
+        gist.revisions
+            .iter()
+            .map(|revision| {
+                apply_changes(&mut files, &revision.changes);
+                FakeRevision {
+                    version: revision.version.clone(),
+                    committed_at: revision.committed_at,
+                    files: files
+                        .iter()
+                        .map(|(name, content)| (name.to_string(), content.to_string()))
+                        .collect(),
+                    additions: revision.additions,
+                    deletions: revision.deletions,
+                }
+            })
+            .collect()
+    }
+
+    /// How many revisions a gist has (0 for an unknown gist); cheaper than
+    /// [`FakeGithub::revisions`] for a large gist.
+    pub fn revision_count(&self, gist_id: &str) -> usize {
         self.state()
             .gists
             .get(gist_id)
-            .map(|g| g.revisions.clone())
-            .unwrap_or_default()
+            .map_or(0, |g| g.revisions.len())
     }
 
     /// A file's current content.
     pub fn file(&self, gist_id: &str, file_name: &str) -> Option<String> {
-        head(&self.state(), gist_id)?.files.get(file_name).cloned()
+        self.state()
+            .gists
+            .get(gist_id)?
+            .head
+            .get(file_name)
+            .map(|content| content.to_string())
     }
 }
 
@@ -354,51 +471,68 @@ fn loopback_listener() -> std::net::TcpListener {
 
 impl Drop for FakeGithub {
     fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
+        // Each unblock wakes one thread.
+        for _ in &self.threads {
+            self.server.unblock();
+        }
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
 }
 
-fn head<'a>(state: &'a State, gist_id: &str) -> Option<&'a FakeRevision> {
-    state.gists.get(gist_id)?.revisions.last()
-}
-
-/// Appends a revision with these files; returns its sha.
-fn commit(state: &mut State, gist_id: &str, files: BTreeMap<String, String>) -> String {
+/// Makes a revision of what `changes` really change (a file set to the
+/// content it has, or a deletion of a file the gist does not have, changes
+/// nothing); returns its sha. Without a real change there is no revision
+/// (`None`), unless `always`, or unless it is the gist's first.
+fn commit(state: &mut State, gist_id: &str, changes: Changes, always: bool) -> Option<String> {
     let gist = state
         .gists
         .get_mut(gist_id)
         .expect("commit to an existing gist");
-    let empty = BTreeMap::new();
-    let old = gist.revisions.last().map_or(&empty, |r| &r.files);
     let (mut additions, mut deletions) = (0, 0);
-    for name in old.keys().chain(files.keys()).collect::<HashSet<_>>() {
-        let (a, d) = line_changes(old.get(name), files.get(name));
+    let mut effective = Changes::new();
+    let mut described = Map::new();
+    for (name, change) in changes {
+        let before = gist.head.get(&name);
+        if before == change.as_ref() {
+            continue;
+        }
+        let (a, d) = line_changes(before.map(|b| &**b), change.as_deref());
         additions += a;
         deletions += d;
+        described.insert(
+            name.to_string(),
+            change
+                .as_deref()
+                .map_or(Value::Null, |c| Value::String(c.into())),
+        );
+        effective.insert(name, change);
     }
+    if effective.is_empty() && !always && !gist.revisions.is_empty() {
+        return None;
+    }
+    apply_changes(&mut gist.head, &effective);
     // GitHub reports commit times in whole seconds, and two quick commits
     // can share one; so does the fake.
     let committed_at = Timestamp::now().truncate_to_secs();
     let number = gist.revisions.len();
     let version = chronicle_json::checksum(&json!({
-        "gist": gist_id, "n": number, "files": files, "at": committed_at.to_rfc3339()
+        "gist": gist_id, "n": number, "changes": described, "at": committed_at.to_rfc3339()
     }))[..40]
         .to_string();
-    gist.revisions.push(FakeRevision {
+    gist.revisions.push(StoredRevision {
         version: version.clone(),
         committed_at,
-        files,
+        changes: effective,
         additions,
         deletions,
     });
-    version
+    Some(version)
 }
 
 /// Added and deleted lines between two versions of a file (multiset of lines).
-fn line_changes(old: Option<&String>, new: Option<&String>) -> (u64, u64) {
+fn line_changes(old: Option<&str>, new: Option<&str>) -> (u64, u64) {
     let mut counts: HashMap<&str, i64> = HashMap::new();
     for line in old.map(|s| s.lines()).into_iter().flatten() {
         *counts.entry(line).or_default() -= 1;
@@ -426,6 +560,16 @@ struct Answer {
 }
 
 impl Answer {
+    fn serialized(status: u16, body: &impl Serialize) -> Self {
+        Answer {
+            status,
+            body: serde_json::to_string(body).expect("answers always serialize"),
+            content_type: "application/json; charset=utf-8",
+            headers: Vec::new(),
+            api: true,
+        }
+    }
+
     fn json(status: u16, body: Value) -> Self {
         Answer {
             status,
@@ -483,18 +627,20 @@ fn handle(shared: &Mutex<State>, mut request: Request) {
     };
 
     // The hook runs without the lock held, so it may call back into the fake.
-    let mut hook = lock(shared).hook.take();
-    if let Some(hook) = hook.as_mut() {
-        hook(&recorded);
+    let hook = lock(shared).hook.clone();
+    if let Some(hook) = hook {
+        (hook.lock().unwrap_or_else(|e| e.into_inner()))(&recorded);
     }
     let delay = {
         let mut state = lock(shared);
-        if state.hook.is_none() {
-            state.hook = hook;
-        }
-        scripted_delay(&mut state, &recorded)
+        let latency = if recorded.path.starts_with("/raw/") {
+            Duration::ZERO
+        } else {
+            state.latency
+        };
+        latency + scripted_delay(&mut state, &recorded).unwrap_or_default()
     };
-    if let Some(delay) = delay {
+    if !delay.is_zero() {
         std::thread::sleep(delay);
     }
 
@@ -625,7 +771,7 @@ fn respond(state: &mut State, request: &RecordedRequest) -> Answer {
     match (request.method.as_str(), segments.as_slice()) {
         ("POST", ["gists"]) => create(state, &request.body),
         ("GET", ["gists", id]) => match state.gists.get(*id) {
-            Some(gist) => Answer::json(200, gist_json(state, id, gist.revisions.len() - 1, false)),
+            Some(gist) => gist_json(state, id, gist.revisions.len() - 1, false),
             None => Answer::error(404, "Not Found"),
         },
         ("PATCH", ["gists", id]) => update(state, id, &request.body),
@@ -636,7 +782,7 @@ fn respond(state: &mut State, request: &RecordedRequest) -> Answer {
                 .get(*id)
                 .and_then(|g| g.revisions.iter().position(|r| r.version == *sha));
             match index {
-                Some(index) => Answer::json(200, gist_json(state, id, index, true)),
+                Some(index) => gist_json(state, id, index, true),
                 None => Answer::error(404, "Not Found"),
             }
         }
@@ -653,15 +799,14 @@ fn raw_file(state: &State, raw: &str) -> Answer {
         };
     };
     let name = percent_decode(name);
-    let content = state
-        .gists
-        .get(id)
-        .and_then(|g| g.revisions.iter().find(|r| r.version == sha))
-        .and_then(|r| r.files.get(&name));
+    let content = state.gists.get(id).and_then(|gist| {
+        let index = gist.revisions.iter().position(|r| r.version == sha)?;
+        gist.files_at(index).get(name.as_str()).cloned()
+    });
     match content {
         Some(content) => Answer {
             status: 200,
-            body: content.clone(),
+            body: content.to_string(),
             content_type: "text/plain; charset=utf-8",
             headers: Vec::new(),
             api: false,
@@ -676,12 +821,21 @@ fn raw_file(state: &State, raw: &str) -> Answer {
     }
 }
 
-/// Validates a `files` object and applies it to `files`.
-fn apply_files(
+/// Validates a `files` object against the gist's current `files`; returns
+/// the changes it asks for.
+fn file_changes(
     state: &State,
-    files: &mut BTreeMap<String, String>,
+    files: &Files,
     changes: &Map<String, Value>,
-) -> Result<(), Answer> {
+) -> Result<Changes, Answer> {
+    let mut out = Changes::new();
+    // A file's content as this request has left it so far.
+    let current = |out: &Changes, name: &str| -> Option<Arc<str>> {
+        match out.get(name) {
+            Some(change) => change.clone(),
+            None => files.get(name).cloned(),
+        }
+    };
     let invalid = |field: &str, code: &str, message: String| {
         Answer::validation(vec![json!({
             "resource": "Gist", "field": field, "code": code, "message": message
@@ -691,7 +845,7 @@ fn apply_files(
         match change {
             Value::Null => {
                 // Deleting a file the gist does not have changes nothing.
-                files.remove(name);
+                out.insert(Arc::from(name.as_str()), None);
             }
             Value::Object(file) => {
                 let new_name = match file.get("filename") {
@@ -716,8 +870,8 @@ fn apply_files(
                 }
                 let content = match file.get("content") {
                     Some(Value::String(c)) => c.clone(),
-                    Some(Value::Null) | None => match files.get(name) {
-                        Some(existing) => existing.clone(),
+                    Some(Value::Null) | None => match current(&out, name) {
+                        Some(existing) => existing.to_string(),
                         None => {
                             return Err(invalid(
                                 "files",
@@ -752,8 +906,10 @@ fn apply_files(
                         ),
                     ));
                 }
-                files.remove(name);
-                files.insert(new_name, content);
+                if new_name != *name {
+                    out.insert(Arc::from(name.as_str()), None);
+                }
+                out.insert(Arc::from(new_name), Some(Arc::from(content)));
             }
             _ => {
                 return Err(invalid(
@@ -764,14 +920,22 @@ fn apply_files(
             }
         }
     }
-    if files.is_empty() {
+    let mut remaining = files.len();
+    for (name, change) in &out {
+        match (files.contains_key(name), change.is_some()) {
+            (false, true) => remaining += 1,
+            (true, false) => remaining -= 1,
+            _ => {}
+        }
+    }
+    if remaining == 0 {
         return Err(invalid(
             "files",
             "missing_field",
             "a gist must contain at least one file".into(),
         ));
     }
-    Ok(())
+    Ok(out)
 }
 
 fn parse_body(body: &str) -> Result<Map<String, Value>, Answer> {
@@ -791,28 +955,25 @@ fn create(state: &mut State, body: &str) -> Answer {
             json!({"resource": "Gist", "field": "files", "code": "missing_field"}),
         ]);
     };
-    let mut files = BTreeMap::new();
-    if let Err(answer) = apply_files(state, &mut files, changes) {
-        return answer;
-    }
+    let changes = match file_changes(state, &Files::new(), changes) {
+        Ok(changes) => changes,
+        Err(answer) => return answer,
+    };
     let id = format!("{:032x}", 0xc4_0000_0000u64 + state.next_gist);
     state.next_gist += 1;
-    state.gists.insert(
-        id.clone(),
-        FakeGist {
-            description: body
-                .get("description")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .into(),
-            public: body.get("public").and_then(Value::as_bool).unwrap_or(false),
-            created_at: Timestamp::now().truncate_to_secs(),
-            revisions: Vec::new(),
-        },
-    );
-    commit(state, &id, files);
+    let description = body
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .into();
+    let public = body.get("public").and_then(Value::as_bool).unwrap_or(false);
+    state
+        .gists
+        .insert(id.clone(), FakeGist::new(description, public));
+    commit(state, &id, changes, true);
     let index = state.gists[&id].revisions.len() - 1;
-    let mut answer = Answer::json(201, gist_json(state, &id, index, false));
+    let mut answer = gist_json(state, &id, index, false);
+    answer.status = 201;
     answer
         .headers
         .push(("Location".into(), format!("{}/gists/{id}", state.base_url)));
@@ -820,38 +981,34 @@ fn create(state: &mut State, body: &str) -> Answer {
 }
 
 fn update(state: &mut State, id: &str, body: &str) -> Answer {
-    let Some(current) = head(state, id).map(|r| r.files.clone()) else {
+    let Some(gist) = state.gists.get(id) else {
         return Answer::error(404, "Not Found");
     };
     let body = match parse_body(body) {
         Ok(body) => body,
         Err(answer) => return answer,
     };
-    let mut files = current.clone();
-    match body.get("files") {
-        Some(Value::Object(changes)) => {
-            if let Err(answer) = apply_files(state, &mut files, changes) {
-                return answer;
-            }
-        }
-        None | Some(Value::Null) => {}
+    let changes = match body.get("files") {
+        Some(Value::Object(changes)) => match file_changes(state, &gist.head, changes) {
+            Ok(changes) => changes,
+            Err(answer) => return answer,
+        },
+        None | Some(Value::Null) => Changes::new(),
         Some(_) => {
             return Answer::validation(vec![
                 json!({"resource": "Gist", "field": "files", "code": "invalid"}),
             ])
         }
-    }
+    };
     if let Some(Value::String(description)) = body.get("description") {
         if let Some(gist) = state.gists.get_mut(id) {
             gist.description = description.clone();
         }
     }
     // Only a change of content makes a new revision, as on GitHub.
-    if files != current {
-        commit(state, id, files);
-    }
+    commit(state, id, changes, false);
     let index = state.gists[id].revisions.len() - 1;
-    Answer::json(200, gist_json(state, id, index, false))
+    gist_json(state, id, index, false)
 }
 
 fn commits(state: &State, id: &str, query: &str) -> Answer {
@@ -867,19 +1024,15 @@ fn commits(state: &State, id: &str, query: &str) -> Answer {
     };
     let per_page = param("per_page").unwrap_or(30).clamp(1, 100);
     let page = param("page").unwrap_or(1).max(1);
-    let newest_first: Vec<Value> = gist
+    let items: Vec<HistoryJson<'_>> = gist
         .revisions
         .iter()
         .rev()
-        .map(|r| history_entry(state, id, r))
-        .collect();
-    let items: Vec<Value> = newest_first
-        .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .cloned()
+        .map(|r| history_entry(state, id, r))
         .collect();
-    let last = newest_first.len().div_ceil(per_page).max(1);
+    let last = gist.revisions.len().div_ceil(per_page).max(1);
     let link = |p: usize, rel: &str| {
         format!(
             "<{}/gists/{id}/commits?per_page={per_page}&page={p}>; rel=\"{rel}\"",
@@ -895,38 +1048,108 @@ fn commits(state: &State, id: &str, query: &str) -> Answer {
         links.push(link(1, "first"));
         links.push(link(page - 1, "prev"));
     }
-    let mut answer = Answer::json(200, Value::Array(items));
+    let mut answer = Answer::serialized(200, &items);
     if !links.is_empty() {
         answer.headers.push(("Link".into(), links.join(", ")));
     }
     answer
 }
 
-fn owner() -> Value {
-    json!({"login": "chronicle-fake", "id": 1, "type": "User", "site_admin": false})
+// The answers are serialized from borrowing structs rather than built as
+// `serde_json::Value`s: a gist with hundreds of files and revisions is
+// answered on every PATCH, and the fake must stay cheap next to the program
+// it serves in benchmarks.
+
+#[derive(Serialize)]
+struct OwnerJson {
+    login: &'static str,
+    id: u64,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    site_admin: bool,
 }
 
-fn history_entry(state: &State, id: &str, revision: &FakeRevision) -> Value {
-    json!({
-        "user": owner(),
-        "version": revision.version,
-        "committed_at": revision.committed_at.to_rfc3339(),
-        "change_status": {
-            "total": revision.additions + revision.deletions,
-            "additions": revision.additions,
-            "deletions": revision.deletions
+const OWNER: OwnerJson = OwnerJson {
+    login: "chronicle-fake",
+    id: 1,
+    kind: "User",
+    site_admin: false,
+};
+
+#[derive(Serialize)]
+struct ChangeStatusJson {
+    total: u64,
+    additions: u64,
+    deletions: u64,
+}
+
+#[derive(Serialize)]
+struct HistoryJson<'a> {
+    user: &'static OwnerJson,
+    version: &'a str,
+    committed_at: String,
+    change_status: ChangeStatusJson,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct FileJson<'a> {
+    filename: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    language: &'static str,
+    raw_url: String,
+    size: usize,
+    truncated: bool,
+    content: &'a str,
+}
+
+#[derive(Serialize)]
+struct GistJson<'a> {
+    url: String,
+    forks_url: String,
+    commits_url: String,
+    id: &'a str,
+    node_id: String,
+    git_pull_url: String,
+    git_push_url: String,
+    html_url: String,
+    files: BTreeMap<&'a str, FileJson<'a>>,
+    public: bool,
+    created_at: String,
+    updated_at: String,
+    description: &'a str,
+    comments: u64,
+    user: Option<()>,
+    comments_url: String,
+    owner: &'static OwnerJson,
+    forks: [(); 0],
+    history: Vec<HistoryJson<'a>>,
+    truncated: bool,
+}
+
+fn history_entry<'a>(state: &State, id: &str, revision: &'a StoredRevision) -> HistoryJson<'a> {
+    HistoryJson {
+        user: &OWNER,
+        version: &revision.version,
+        committed_at: revision.committed_at.to_rfc3339(),
+        change_status: ChangeStatusJson {
+            total: revision.additions + revision.deletions,
+            additions: revision.additions,
+            deletions: revision.deletions,
         },
-        "url": format!("{}/gists/{id}/{}", state.base_url, revision.version)
-    })
+        url: format!("{}/gists/{id}/{}", state.base_url, revision.version),
+    }
 }
 
 /// The GitHub representation of gist `id` at revision `index`.
-fn gist_json(state: &State, id: &str, index: usize, at_revision: bool) -> Value {
+fn gist_json(state: &State, id: &str, index: usize, at_revision: bool) -> Answer {
     let gist = &state.gists[id];
     let revision = &gist.revisions[index];
+    let all_files = gist.files_at(index);
     let base = &state.base_url;
-    let mut files = Map::new();
-    for (name, content) in &revision.files {
+    let mut files = BTreeMap::new();
+    for (name, content) in all_files.iter().take(state.max_listed_files) {
         let (shown, truncated) = if content.len() > state.truncate_above {
             let mut end = state.truncate_above;
             while !content.is_char_boundary(end) {
@@ -934,7 +1157,7 @@ fn gist_json(state: &State, id: &str, index: usize, at_revision: bool) -> Value 
             }
             (&content[..end], true)
         } else {
-            (content.as_str(), false)
+            (&content[..], false)
         };
         let (kind, language) = match name.rsplit_once('.').map(|(_, ext)| ext) {
             Some("json") => ("application/json", "JSON"),
@@ -942,50 +1165,56 @@ fn gist_json(state: &State, id: &str, index: usize, at_revision: bool) -> Value 
             _ => ("text/plain", "Text"),
         };
         files.insert(
-            name.clone(),
-            json!({
-                "filename": name,
-                "type": kind,
-                "language": language,
-                "raw_url": format!("{base}/raw/{id}/{}/{}", revision.version, percent_encode(name)),
-                "size": content.len(),
-                "truncated": truncated,
-                "content": shown
-            }),
+            &**name,
+            FileJson {
+                filename: name,
+                kind,
+                language,
+                raw_url: format!(
+                    "{base}/raw/{id}/{}/{}",
+                    revision.version,
+                    percent_encode(name)
+                ),
+                size: content.len(),
+                truncated,
+                content: shown,
+            },
         );
     }
-    let history: Vec<Value> = gist.revisions[..=index]
-        .iter()
-        .rev()
-        .map(|r| history_entry(state, id, r))
-        .collect();
     let url = if at_revision {
         format!("{base}/gists/{id}/{}", revision.version)
     } else {
         format!("{base}/gists/{id}")
     };
-    json!({
-        "url": url,
-        "forks_url": format!("{base}/gists/{id}/forks"),
-        "commits_url": format!("{base}/gists/{id}/commits"),
-        "id": id,
-        "node_id": format!("G_fake{id}"),
-        "git_pull_url": format!("{base}/{id}.git"),
-        "git_push_url": format!("{base}/{id}.git"),
-        "html_url": format!("{base}/html/{id}"),
-        "files": files,
-        "public": gist.public,
-        "created_at": gist.created_at.to_rfc3339(),
-        "updated_at": revision.committed_at.to_rfc3339(),
-        "description": gist.description,
-        "comments": 0,
-        "user": null,
-        "comments_url": format!("{base}/gists/{id}/comments"),
-        "owner": owner(),
-        "forks": [],
-        "history": history,
-        "truncated": false
-    })
+    Answer::serialized(
+        200,
+        &GistJson {
+            url,
+            forks_url: format!("{base}/gists/{id}/forks"),
+            commits_url: format!("{base}/gists/{id}/commits"),
+            id,
+            node_id: format!("G_fake{id}"),
+            git_pull_url: format!("{base}/{id}.git"),
+            git_push_url: format!("{base}/{id}.git"),
+            html_url: format!("{base}/html/{id}"),
+            files,
+            public: gist.public,
+            created_at: gist.created_at.to_rfc3339(),
+            updated_at: revision.committed_at.to_rfc3339(),
+            description: &gist.description,
+            comments: 0,
+            user: None,
+            comments_url: format!("{base}/gists/{id}/comments"),
+            owner: &OWNER,
+            forks: [],
+            history: gist.revisions[..=index]
+                .iter()
+                .rev()
+                .map(|r| history_entry(state, id, r))
+                .collect(),
+            truncated: all_files.len() > state.max_listed_files,
+        },
+    )
 }
 
 fn percent_encode(text: &str) -> String {

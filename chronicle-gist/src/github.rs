@@ -72,6 +72,40 @@ pub struct Gist {
     pub truncated: bool,
 }
 
+/// The part of a `PATCH /gists/{id}` answer the exporter needs.
+#[derive(Deserialize)]
+struct PatchAnswer {
+    #[serde(default, deserialize_with = "first_version")]
+    history: Option<String>,
+}
+
+/// `version` of the first element of a list of revisions; the others are
+/// skipped without being stored.
+fn first_version<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    struct First;
+    impl<'de> serde::de::Visitor<'de> for First {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of revisions")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            #[derive(Deserialize)]
+            struct Version {
+                version: String,
+            }
+            let first = seq.next_element::<Version>()?.map(|v| v.version);
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(first)
+        }
+    }
+    deserializer.deserialize_seq(First)
+}
+
 /// One file change in a `PATCH /gists/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileChange {
@@ -216,9 +250,11 @@ impl GithubClient {
             .filter(|d| !d.is_zero())
     }
 
-    /// `PATCH /gists/{id}` with the given file changes; returns the gist as
-    /// GitHub answers (its `history[0].version` is the new revision).
-    pub fn update_gist(&self, gist_id: &str, changes: &[FileChange]) -> Result<Gist, ApiError> {
+    /// `PATCH /gists/{id}` with the given file changes; returns the
+    /// revision the gist is at afterwards (`history[0].version` of GitHub's
+    /// answer): the one the PATCH created, or the unchanged head when it
+    /// changed nothing.
+    pub fn update_gist(&self, gist_id: &str, changes: &[FileChange]) -> Result<String, ApiError> {
         let mut files = Map::new();
         for change in changes {
             let value = match change {
@@ -236,7 +272,12 @@ impl GithubClient {
         let body = Value::Object(body).to_string();
         let url = format!("{}/gists/{}", self.api_url, encode_segment(gist_id));
         let response = self.send("PATCH", &url, Some(body), true)?;
-        parse_json(&response.body)
+        // The answer is the whole gist (up to 300 files with their content,
+        // and the whole history); only the newest revision is kept.
+        let answer: PatchAnswer = parse_json(&response.body)?;
+        answer
+            .history
+            .ok_or_else(|| ApiError::InvalidResponse("PATCH response has an empty history".into()))
     }
 
     /// `GET /gists/{id}`: the gist's current files.
@@ -660,6 +701,22 @@ mod tests {
             "Validation Failed: files: a.json is too large"
         );
         assert_eq!(api_message("", 502), "(status 502, empty body)");
+    }
+
+    #[test]
+    fn a_patch_answer_yields_its_newest_revision() {
+        let answer: PatchAnswer = parse_json(
+            r#"{"id": "g", "files": {"a.json": {"content": "{}"}},
+                "history": [{"version": "new", "committed_at": "2024-01-01T00:00:01Z", "user": {}},
+                            {"version": "old", "committed_at": "2024-01-01T00:00:00Z"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.history.as_deref(), Some("new"));
+        let empty: PatchAnswer = parse_json(r#"{"history": []}"#).unwrap();
+        assert_eq!(empty.history, None);
+        let missing: PatchAnswer = parse_json(r#"{"id": "g"}"#).unwrap();
+        assert_eq!(missing.history, None);
+        assert!(parse_json::<PatchAnswer>(r#"{"history": [{"id": 1}]}"#).is_err());
     }
 
     #[test]

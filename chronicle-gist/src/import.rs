@@ -5,10 +5,16 @@
 //! named by the file, valid from the revision's commit time. The database
 //! remembers `(gist_id, revision, file_name)` and answers NULL for one it
 //! has seen, so re-running imports nothing twice.
+//!
+//! A file is mapped to its entity with the file name template of the entity
+//! type's row in `chronicle.gist_targets` (through `gist-naming`, the code
+//! the extension renders names with), or, for a type without a target,
+//! with [`entity_id_for`].
 
 use std::collections::HashMap;
 use std::fmt;
 
+use gist_naming::FileNameTemplate;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::db::{DbError, ImportVersion, StateStore};
@@ -48,6 +54,9 @@ pub struct ImportReport {
     /// Versions whose commit time had to move forward by microseconds
     /// because GitHub gave two revisions the same second.
     pub nudged_times: usize,
+    /// The file name template files were mapped with (from the entity
+    /// type's target); `None`: the default rule of [`entity_id_for`].
+    pub template: Option<String>,
     pub skipped: Vec<SkippedFile>,
 }
 
@@ -84,9 +93,10 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
-/// The entity id a gist file stands for: the name without `.json`, and
-/// without a leading `{entity_type}.`. `None` for files that are not JSON
-/// documents of this program (a README, a `.txt`).
+/// The entity id a gist file stands for when its entity type has no
+/// target: the name without `.json`, and without a leading
+/// `{entity_type}.`. `None` for files that are not JSON documents of this
+/// program (a README, a `.txt`).
 pub fn entity_id_for(file_name: &str, entity_type: &str) -> Option<String> {
     let stem = file_name.strip_suffix(".json")?;
     let id = stem
@@ -96,6 +106,62 @@ pub fn entity_id_for(file_name: &str, entity_type: &str) -> Option<String> {
     (!id.is_empty()).then(|| id.to_string())
 }
 
+/// How file names map to entity ids in one import.
+enum FileMapping {
+    /// The entity type's target template.
+    Template {
+        text: String,
+        template: FileNameTemplate,
+    },
+    /// No target: [`entity_id_for`].
+    Default,
+}
+
+impl FileMapping {
+    /// The target's template when the entity type has a target with a
+    /// usable one (enabled or not: its files are still named by it).
+    fn of<S: StateStore>(store: &mut S, entity_type: &str) -> Result<Self, DbError> {
+        let targets = store.gist_targets()?;
+        let Some(text) = targets
+            .into_iter()
+            .find(|t| t.entity_type == entity_type)
+            .and_then(|t| t.filename_template)
+        else {
+            return Ok(FileMapping::Default);
+        };
+        match FileNameTemplate::parse(&text) {
+            Ok(template) => Ok(FileMapping::Template { text, template }),
+            Err(e) => {
+                eprintln!(
+                    "chronicle-gist: warning: the target of {entity_type} has an unusable file name template ({e}); \
+                     mapping files by the default rule"
+                );
+                Ok(FileMapping::Default)
+            }
+        }
+    }
+
+    fn entity_id(&self, file_name: &str, entity_type: &str) -> Result<String, String> {
+        match self {
+            FileMapping::Template { text, template } => template
+                .entity_id_of(file_name, entity_type)
+                .ok_or_else(|| {
+                    format!("does not match the file name template {text:?} of {entity_type}")
+                }),
+            FileMapping::Default => {
+                entity_id_for(file_name, entity_type).ok_or_else(|| "not a .json file".into())
+            }
+        }
+    }
+
+    fn template(&self) -> Option<String> {
+        match self {
+            FileMapping::Template { text, .. } => Some(text.clone()),
+            FileMapping::Default => None,
+        }
+    }
+}
+
 /// Imports the whole history of `options.gist_id` as `options.entity_type`.
 pub fn run_import<S: StateStore>(
     store: &mut S,
@@ -103,12 +169,14 @@ pub fn run_import<S: StateStore>(
     options: &ImportOptions,
 ) -> Result<ImportReport, ImportError> {
     let gist_id = options.gist_id.as_str();
+    let mapping = FileMapping::of(store, &options.entity_type).map_err(ImportError::Database)?;
     let mut commits: Vec<GistRevision> =
         github.list_commits(gist_id).map_err(ImportError::Github)?;
     commits.reverse(); // GitHub lists newest first; versions go oldest first.
 
     let mut report = ImportReport {
         revisions: commits.len(),
+        template: mapping.template(),
         ..ImportReport::default()
     };
     let bar = progress_bar(options.progress, commits.len());
@@ -163,15 +231,12 @@ pub fn run_import<S: StateStore>(
                 report.imported
             ));
 
-            let Some(entity_id) = entity_id_for(name, &options.entity_type) else {
-                skip(
-                    &bar,
-                    &mut report,
-                    &commit.version,
-                    name,
-                    "not a .json file".into(),
-                );
-                continue;
+            let entity_id = match mapping.entity_id(name, &options.entity_type) {
+                Ok(entity_id) => entity_id,
+                Err(reason) => {
+                    skip(&bar, &mut report, &commit.version, name, reason);
+                    continue;
+                }
             };
             if let Err(e) = chronicle_json::parse(content) {
                 skip(

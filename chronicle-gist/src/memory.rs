@@ -10,12 +10,16 @@
 //!   `(gist_id, file_name)` in flight, and only the oldest unfinished row
 //!   of a file (so rows of one file come in version order); an expired
 //!   lease makes the row claimable again with a new token;
-//! * `ack`/`fail` with a stale or wrong token fail with SQLSTATE 55000;
+//! * `ack`/`fail`/`release` with a stale or wrong token fail with SQLSTATE
+//!   55000 (a token is stale once the row was claimed again; an expired
+//!   lease nobody claimed still holds);
 //! * `fail` schedules a retry at `now + retry_after`, or after the default
 //!   backoff, and marks the row dead after `max_attempts` attempts;
+//! * `release` makes the row pending again at `now + retry_after` and takes
+//!   back the attempt its claim counted;
 //! * `import_state_version` returns `None` for an already imported
 //!   `(gist_id, gist_revision, file_name)` (checked first) and refuses a
-//!   `valid_from` that is not later than the entity's last change.
+//!   `valid_from` that is not later than the entity's last change (22023);
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -23,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::db::{
     ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Mode, Operation, Queue,
-    StateStore, SQLSTATE_STALE_LEASE,
+    StateStore, SQLSTATE_INVALID_PARAMETER, SQLSTATE_STALE_LEASE,
 };
 use crate::time::Timestamp;
 
@@ -104,6 +108,11 @@ pub enum QueueEvent {
         id: i64,
         error: String,
         retry_after: Option<Duration>,
+    },
+    /// Given back untried (`export_release`).
+    Released {
+        id: i64,
+        retry_after: Duration,
     },
     /// An ack or fail refused because the token was stale.
     StaleToken {
@@ -222,6 +231,17 @@ impl MemoryQueue {
             .collect()
     }
 
+    /// The `(id, retry_after)` of every release, in order.
+    pub fn releases(&self) -> Vec<(i64, Duration)> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                QueueEvent::Released { id, retry_after } => Some((id, retry_after)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Rows not yet done or dead.
     pub fn unfinished(&self) -> usize {
         self.state()
@@ -241,17 +261,18 @@ impl MemoryQueue {
         }
     }
 
-    /// Checks `token` against row `id`'s current lease.
+    /// Checks `token` against row `id`'s current lease. As in the database,
+    /// a lease that expired but was not claimed again still holds: only a
+    /// new claim (a new token) or the row's ack/fail/release ends it.
     fn leased_row<'a>(
         state: &'a mut QueueState,
         id: i64,
         token: &str,
     ) -> Result<&'a mut QueueRow, DbError> {
-        let now = Instant::now();
         let index = usize::try_from(id - 1).unwrap_or(usize::MAX);
-        let valid = state.rows.get(index).is_some_and(|row| {
-            matches!(&row.status, RowStatus::Leased { token: t, until } if t == token && *until > now)
-        });
+        let valid = state.rows.get(index).is_some_and(
+            |row| matches!(&row.status, RowStatus::Leased { token: t, .. } if t == token),
+        );
         if !valid {
             state.events.push(QueueEvent::StaleToken { id });
             return Err(DbError::Server {
@@ -358,6 +379,22 @@ impl Queue for MemoryQueue {
         Ok(())
     }
 
+    fn release(
+        &mut self,
+        id: i64,
+        lease_token: &str,
+        retry_after: Duration,
+    ) -> Result<(), DbError> {
+        let mut state = self.state();
+        let row = Self::leased_row(&mut state, id, lease_token)?;
+        row.attempt = (row.attempt - 1).max(0);
+        row.status = RowStatus::Pending {
+            available_at: Instant::now() + retry_after,
+        };
+        state.events.push(QueueEvent::Released { id, retry_after });
+        Ok(())
+    }
+
     fn wait_for_notification(&mut self, timeout: Duration) -> Result<bool, DbError> {
         let (lock, condvar) = &*self.shared;
         let state = lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -401,8 +438,7 @@ impl MemoryStore {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds an enabled `gist_targets` row. The fake's `gist_file_name`
-    /// replaces `{entity_type}` and `{entity_id}` in `filename_template`.
+    /// Adds an enabled `gist_targets` row.
     pub fn add_target(
         &self,
         entity_type: &str,
@@ -468,20 +504,11 @@ impl MemoryStore {
         self.state().import_calls
     }
 
-    fn file_name(state: &StoreState, entity_type: &str, entity_id: &str) -> Option<String> {
-        let target = state.targets.get(entity_type)?;
-        if !target.enabled || target.gist_id.is_none() {
-            return None;
+    /// Disables (`enabled = false`) an entity type's target.
+    pub fn disable_target(&self, entity_type: &str) {
+        if let Some(target) = self.state().targets.get_mut(entity_type) {
+            target.enabled = false;
         }
-        let template = target
-            .filename_template
-            .as_deref()
-            .unwrap_or("{entity_type}.{entity_id}.json");
-        Some(
-            template
-                .replace("{entity_type}", entity_type)
-                .replace("{entity_id}", entity_id),
-        )
     }
 }
 
@@ -517,7 +544,7 @@ impl StateStore for MemoryStore {
         if let Some(last) = versions.last() {
             if valid_from <= last.valid_from {
                 return Err(refuse(
-                    "22008",
+                    SQLSTATE_INVALID_PARAMETER,
                     format!(
                         "valid_from {valid_from} is not later than the last change of {} {} ({})",
                         v.entity_type, v.entity_id, last.valid_from
@@ -549,16 +576,12 @@ impl StateStore for MemoryStore {
             .filter_map(|((t, id), versions)| {
                 let last = versions.last()?;
                 // Like the database: the checksum of the canonical form.
-                let checksum = chronicle_json::parse(&last.state_json)
-                    .ok()
-                    .map(|v| chronicle_json::checksum(&v));
+                let value = chronicle_json::parse(&last.state_json).ok()?;
                 Some(CurrentEntity {
                     entity_type: t.clone(),
                     entity_id: id.clone(),
                     version: last.version,
-                    checksum,
-                    state_json: None,
-                    file_name: Self::file_name(&state, t, id),
+                    checksum: chronicle_json::checksum(&value),
                 })
             })
             .collect())

@@ -5,11 +5,15 @@
 //! cross the wire as text and are cast in SQL (`$2::text::uuid`,
 //! `::bigint`), so this file needs none of the `postgres` crate's optional
 //! type features and does not care whether a column is `int` or `bigint`.
+//! The functions returning `void` are run with `execute`, which decodes no
+//! value.
 
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Statement};
 
 use crate::db::{
     ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Queue, StateStore,
@@ -18,22 +22,31 @@ use crate::db::{
 /// The channel `chronicle.export_*` notifies when rows are enqueued.
 pub const EXPORT_CHANNEL: &str = "chronicle_export";
 
+/// `application_name` of our sessions unless the database URL sets one.
+pub const APPLICATION_NAME: &str = "chronicle-gist";
+
 /// A connection to the pg_chronicle database.
 pub struct PgDatabase {
     client: Client,
     listening: bool,
+    /// The queue statements, prepared on first use: one round trip per
+    /// call instead of two.
+    prepared: HashMap<&'static str, Statement>,
 }
 
 impl PgDatabase {
     /// Connects with a libpq-style URL or key/value string. TLS is not
     /// supported (`NoTls`): connect over a local socket, localhost or a
-    /// tunnel.
+    /// tunnel. Unless the URL names one, the session's `application_name`
+    /// is `chronicle-gist`, so exporters are easy to spot in
+    /// `pg_stat_activity`.
     pub fn connect(url: &str) -> Result<Self, DbError> {
-        let client = Client::connect(url, NoTls).map_err(to_db_error)?;
-        Ok(PgDatabase {
-            client,
-            listening: false,
-        })
+        let mut config: postgres::Config = url.parse().map_err(to_db_error)?;
+        if config.get_application_name().is_none() {
+            config.application_name(APPLICATION_NAME);
+        }
+        let client = config.connect(NoTls).map_err(to_db_error)?;
+        Ok(Self::from_client(client))
     }
 
     /// Wraps an existing client (for tests that set up their own).
@@ -41,6 +54,7 @@ impl PgDatabase {
         PgDatabase {
             client,
             listening: false,
+            prepared: HashMap::new(),
         }
     }
 
@@ -56,6 +70,16 @@ impl PgDatabase {
 
     pub fn client(&mut self) -> &mut Client {
         &mut self.client
+    }
+
+    /// `sql`, prepared once per connection.
+    fn prepared(&mut self, sql: &'static str) -> Result<Statement, DbError> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql).map_err(to_db_error)?;
+        self.prepared.insert(sql, statement.clone());
+        Ok(statement)
     }
 }
 
@@ -95,13 +119,16 @@ pub fn to_db_error(error: postgres::Error) -> DbError {
 
 impl Queue for PgDatabase {
     fn claim(&mut self, batch: u32, lease: Duration) -> Result<Vec<ClaimedExport>, DbError> {
+        let claim = self.prepared(
+            "SELECT id::bigint, lease_token::text, attempt::int, gist_id::text,
+                    file_name::text, operation::text, payload::text, mode::text,
+                    entity_type::text, entity_id::text, version::bigint, checksum::text
+               FROM chronicle.export_claim($1::int, $2::text::interval)",
+        )?;
         let rows = self
             .client
             .query(
-                "SELECT id::bigint, lease_token::text, attempt::int, gist_id::text,
-                        file_name::text, operation::text, payload::text, mode::text,
-                        entity_type::text, entity_id::text, version::bigint, checksum::text
-                   FROM chronicle.export_claim($1::int, $2::text::interval)",
+                &claim,
                 &[&(batch.min(i32::MAX as u32) as i32), &interval(lease)],
             )
             .map_err(to_db_error)?;
@@ -128,11 +155,55 @@ impl Queue for PgDatabase {
     fn ack(&mut self, id: i64, lease_token: &str, gist_revision: &str) -> Result<(), DbError> {
         // `execute`, not `query`: the function returns void, which has no
         // Rust type to decode into.
+        let ack =
+            self.prepared("SELECT chronicle.export_ack($1::bigint, $2::text::uuid, $3::text)")?;
         self.client
-            .execute(
-                "SELECT chronicle.export_ack($1::bigint, $2::text::uuid, $3::text)",
-                &[&id, &lease_token, &gist_revision],
-            )
+            .execute(&ack, &[&id, &lease_token, &gist_revision])
+            .map(drop)
+            .map_err(to_db_error)
+    }
+
+    /// One statement (one round trip, one commit) for all rows. A stale
+    /// lease on any row rolls the statement back; then each row is acked on
+    /// its own so the others still count.
+    fn ack_all(&mut self, rows: &[(i64, &str)], gist_revision: &str) -> Vec<Result<(), DbError>> {
+        if rows.len() > 1 {
+            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+            let tokens: Vec<&str> = rows.iter().map(|(_, token)| *token).collect();
+            let all = self
+                .prepared(
+                    "SELECT chronicle.export_ack(a.id, a.lease_token, $3::text)
+                       FROM unnest($1::bigint[], $2::text[]::uuid[]) AS a(id, lease_token)",
+                )
+                .and_then(|ack_all| {
+                    self.client
+                        .execute(&ack_all, &[&ids, &tokens, &gist_revision])
+                        .map_err(to_db_error)
+                });
+            match all {
+                Ok(_) => return rows.iter().map(|_| Ok(())).collect(),
+                Err(e) if e.is_connection() => {
+                    return rows.iter().map(|_| Err(e.clone())).collect()
+                }
+                Err(_) => {} // one by one below
+            }
+        }
+        rows.iter()
+            .map(|(id, token)| self.ack(*id, token, gist_revision))
+            .collect()
+    }
+
+    fn release(
+        &mut self,
+        id: i64,
+        lease_token: &str,
+        retry_after: Duration,
+    ) -> Result<(), DbError> {
+        let release = self.prepared(
+            "SELECT chronicle.export_release($1::bigint, $2::text::uuid, $3::text::interval)",
+        )?;
+        self.client
+            .execute(&release, &[&id, &lease_token, &interval(retry_after)])
             .map(drop)
             .map_err(to_db_error)
     }
@@ -144,9 +215,12 @@ impl Queue for PgDatabase {
         error: &str,
         retry_after: Option<Duration>,
     ) -> Result<(), DbError> {
+        let fail = self.prepared(
+            "SELECT chronicle.export_fail($1::bigint, $2::text::uuid, $3::text, $4::text::interval)",
+        )?;
         self.client
             .execute(
-                "SELECT chronicle.export_fail($1::bigint, $2::text::uuid, $3::text, $4::text::interval)",
+                &fail,
                 &[&id, &lease_token, &error, &retry_after.map(interval)],
             )
             .map(drop)
@@ -225,9 +299,7 @@ impl StateStore for PgDatabase {
         let rows = self
             .client
             .query(
-                "SELECT entity_id::text, version::bigint, checksum::text,
-                        CASE WHEN checksum IS NULL THEN state::text END,
-                        chronicle.gist_file_name(entity_type, entity_id)
+                "SELECT entity_id::text, version::bigint, checksum::text
                    FROM chronicle.current_state
                   WHERE entity_type = $1::text
                   ORDER BY entity_id",
@@ -241,8 +313,6 @@ impl StateStore for PgDatabase {
                     entity_id: row.try_get(0).map_err(to_db_error)?,
                     version: row.try_get(1).map_err(to_db_error)?,
                     checksum: row.try_get(2).map_err(to_db_error)?,
-                    state_json: row.try_get(3).map_err(to_db_error)?,
-                    file_name: row.try_get(4).map_err(to_db_error)?,
                 })
             })
             .collect()

@@ -7,6 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
+use gist_naming::FileNameTemplate;
+
 use crate::db::{DbError, StateStore};
 use crate::github::{ApiError, Gist, GithubClient};
 
@@ -206,25 +208,43 @@ pub fn run_verify<S: StateStore>(
             }));
         }
         let files = claimed.entry(gist_id.clone()).or_default();
+        // File names come from the target's template through gist-naming,
+        // the code chronicle.gist_file_name runs. Named here rather than by
+        // the database, where one entity whose id makes an invalid name
+        // (written before the target was set) would fail the whole query.
+        let template = match target.filename_template.as_deref() {
+            Some(template) => FileNameTemplate::parse(template)
+                .map_err(|e| format!("the target's file name template is unusable: {e}")),
+            None => Err("the target has no file name template".to_string()),
+        };
 
         for entity in entities {
-            let Some(file_name) = entity.file_name.clone() else {
-                continue; // not exported (e.g. excluded by the target)
-            };
-            files.insert(file_name.clone());
             let mut row = VerifyRow {
                 status: Status::Match,
                 entity_type: entity.entity_type.clone(),
                 entity_id: entity.entity_id.clone(),
                 version: Some(entity.version),
                 gist_id: gist_id.clone(),
-                file_name: file_name.clone(),
+                file_name: "-".into(),
                 detail: String::new(),
             };
-            let expected = entity.checksum.clone().or_else(|| {
-                let state = chronicle_json::parse(entity.state_json.as_deref()?).ok()?;
-                Some(chronicle_json::checksum(&state))
+            let named = template.as_ref().map_err(Clone::clone).and_then(|t| {
+                t.render(&entity.entity_type, &entity.entity_id)
+                    .map_err(|e| e.to_string())
             });
+            let file_name = match named {
+                Ok(file_name) => file_name,
+                Err(reason) => {
+                    // Its state cannot be in the gist: out of sync.
+                    row.status = Status::Missing;
+                    row.detail = reason;
+                    report.rows.push(row);
+                    continue;
+                }
+            };
+            files.insert(file_name.clone());
+            row.file_name = file_name.clone();
+            let expected = entity.checksum.clone();
             let gist = match gist {
                 Ok(gist) => gist,
                 Err(e) => {
@@ -235,8 +255,14 @@ pub fn run_verify<S: StateStore>(
                 }
             };
             let Some(file) = gist.files.get(&file_name) else {
-                row.status = Status::Missing;
-                row.detail = "no such file in the gist".into();
+                if gist.truncated {
+                    // GitHub lists only the first 300 files of a gist.
+                    row.status = Status::Unreadable;
+                    row.detail = "not among the 300 files GitHub lists for this gist; clone the gist to check it".into();
+                } else {
+                    row.status = Status::Missing;
+                    row.detail = "no such file in the gist".into();
+                }
                 report.rows.push(row);
                 continue;
             };
@@ -247,19 +273,15 @@ pub fn run_verify<S: StateStore>(
                     chronicle_json::parse(&text).map_err(|e| format!("malformed JSON: {e}"))
                 })
                 .map(|value| chronicle_json::checksum(&value));
-            match (actual, expected) {
-                (Err(reason), _) => {
+            match actual {
+                Err(reason) => {
                     row.status = Status::Unreadable;
                     row.detail = reason;
                 }
-                (Ok(_), None) => {
-                    row.status = Status::Unreadable;
-                    row.detail = "the database has neither a checksum nor a readable state".into();
-                }
-                (Ok(actual), Some(expected)) if actual == expected => {
+                Ok(actual) if actual == expected => {
                     row.detail = format!("sha256 {}", short(&actual));
                 }
-                (Ok(actual), Some(expected)) => {
+                Ok(actual) => {
                     row.status = Status::Mismatch;
                     row.detail =
                         format!("database {} != gist {}", short(&expected), short(&actual));

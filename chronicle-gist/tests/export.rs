@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use chronicle_gist::export::{ExportConfig, ExportError, Exporter, RELEASED_STOPPING};
+use chronicle_gist::export::{ExportConfig, ExportError, Exporter};
 use chronicle_gist::fake_github::{FakeGithub, Scripted};
 use chronicle_gist::memory::{MemoryQueue, NewExport, QueueEvent, RowStatus};
-use chronicle_gist::Mode;
+use chronicle_gist::{Mode, Queue};
 use common::{client, drain, drain_config, pretty};
 
 #[test]
@@ -284,7 +284,7 @@ fn nothing_is_sent_after_the_last_remaining_request_until_the_reset() {
 }
 
 #[test]
-fn a_long_rate_limit_fails_the_row_with_retry_after_and_releases_the_rest() {
+fn a_long_rate_limit_releases_the_rows_with_retry_after() {
     let github = FakeGithub::start();
     let gist = github.create_gist(&[("README.md", "x")]);
     github.script(
@@ -328,24 +328,19 @@ fn a_long_rate_limit_fails_the_row_with_retry_after_and_releases_the_rest() {
         1,
         "nothing more sent during the wait"
     );
-    let fails = queue.fails();
-    assert_eq!(fails.len(), 2);
-    assert_eq!(fails[0].0, 1);
-    assert!(
-        fails[0].1.contains("secondary rate limit"),
-        "{}",
-        fails[0].1
+    // A rate limit is no delivery failure: both rows, the refused one and
+    // the unsent one, are given back untried, claimable after the wait.
+    assert!(queue.fails().is_empty(), "{:?}", queue.fails());
+    assert_eq!(
+        queue.releases(),
+        vec![(1, Duration::from_secs(30)), (2, Duration::from_secs(30))]
     );
-    assert_eq!(fails[0].2, Some(Duration::from_secs(30)));
-    assert_eq!(fails[1].0, 2);
-    assert!(
-        fails[1].1.starts_with("released: GitHub rate limit"),
-        "{}",
-        fails[1].1
-    );
-    assert_eq!(fails[1].2, Some(Duration::from_secs(30)));
+    assert_eq!(report.released, 2);
     assert!(report.exited_rate_limited);
-    assert!(matches!(queue.row(1).status, RowStatus::Pending { .. }));
+    for id in [1, 2] {
+        assert!(matches!(queue.row(id).status, RowStatus::Pending { .. }));
+        assert_eq!(queue.row(id).attempt, 0, "the attempt does not count");
+    }
 }
 
 #[test]
@@ -366,15 +361,21 @@ fn unauthorized_stops_the_exporter_after_giving_rows_back() {
     assert!(message.contains("401 Bad credentials"), "{message}");
     assert!(message.contains("GITHUB_TOKEN"), "{message}");
     assert_eq!(github.patch_count(&gist), 1, "no request after the 401");
-    let fails = queue.fails();
-    assert_eq!(fails.len(), 3);
-    assert!(fails[0].1.contains("Bad credentials"));
-    for (_, error, retry_after) in &fails[1..] {
-        assert!(error.starts_with("released:"), "{error}");
-        assert_eq!(*retry_after, Some(Duration::ZERO));
-    }
+    // Not the rows' fault: all are given back at once, no attempt counted,
+    // so a bad token cannot make rows go dead.
+    assert!(queue.fails().is_empty(), "{:?}", queue.fails());
+    assert_eq!(
+        queue.releases(),
+        vec![
+            (1, Duration::ZERO),
+            (2, Duration::ZERO),
+            (3, Duration::ZERO)
+        ]
+    );
+    assert_eq!(report.released, 3);
     assert_eq!(report.acked, 0);
     assert_eq!(queue.unfinished(), 3, "nothing lost");
+    assert!(queue.rows().iter().all(|r| r.attempt == 0));
 }
 
 #[test]
@@ -539,28 +540,20 @@ fn stop_during_a_request_finishes_it_and_releases_the_rest() {
         "the request in flight was finished and acked"
     );
     assert_eq!(queue.acks()[0].0, 1);
-    let fails = queue.fails();
+    assert!(queue.fails().is_empty());
     assert_eq!(
-        fails,
-        vec![
-            (2, RELEASED_STOPPING.to_string(), Some(Duration::ZERO)),
-            (3, RELEASED_STOPPING.to_string(), Some(Duration::ZERO)),
-        ]
+        queue.releases(),
+        vec![(2, Duration::ZERO), (3, Duration::ZERO)]
     );
     assert_eq!(exporter.report().released, 2);
     assert!(matches!(queue.row(2).status, RowStatus::Pending { .. }));
+    assert_eq!(queue.row(2).attempt, 0);
 }
 
 #[test]
 fn a_stale_lease_is_reported_and_the_reclaimed_row_is_sent_again() {
     let github = FakeGithub::start();
     let gist = github.create_gist(&[("README.md", "x")]);
-    // The first PATCH takes longer than the lease.
-    github.script(
-        Some("PATCH"),
-        1,
-        Scripted::Delay(Duration::from_millis(1500)),
-    );
     let queue = MemoryQueue::new();
     queue.enqueue(NewExport::write(
         &gist,
@@ -569,6 +562,51 @@ fn a_stale_lease_is_reported_and_the_reclaimed_row_is_sent_again() {
         Mode::Latest,
         1,
     ));
+    // While the first PATCH is in flight, its lease expires and another
+    // exporter claims the row (a new token).
+    let other = queue.clone();
+    let reclaimed = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&reclaimed);
+    github.on_request(move |request| {
+        if request.method == "PATCH" && !flag.swap(true, Ordering::SeqCst) {
+            other.expire_leases();
+            let rows = other.clone().claim(10, Duration::from_secs(60)).unwrap();
+            assert_eq!(rows.len(), 1);
+        }
+    });
+
+    let (result, report) = drain(&queue, &client(&github), drain_config());
+
+    result.unwrap();
+    assert_eq!(report.stale_leases, 1);
+    assert_eq!(report.acked, 0);
+    assert!(queue.events().contains(&QueueEvent::StaleToken { id: 1 }));
+    // The other exporter dies; once its lease expires the row is sent again.
+    queue.expire_leases();
+    let (result, report) = drain(&queue, &client(&github), drain_config());
+    result.unwrap();
+    assert_eq!(report.acked, 1);
+    // The second send changed nothing, so GitHub made no new revision and
+    // the ack names the revision of the first send.
+    let revisions = github.revisions(&gist);
+    assert_eq!(revisions.len(), 2);
+    assert_eq!(queue.acks(), vec![(1, revisions[1].version.clone())]);
+    assert_eq!(github.patch_count(&gist), 2);
+}
+
+#[test]
+fn a_lease_that_expired_unclaimed_can_still_be_acked() {
+    let github = FakeGithub::start();
+    let gist = github.create_gist(&[("README.md", "x")]);
+    // The PATCH takes longer than the lease, but nobody claims the row
+    // meanwhile: the ack is accepted, as the database accepts it.
+    github.script(
+        Some("PATCH"),
+        1,
+        Scripted::Delay(Duration::from_millis(1200)),
+    );
+    let queue = MemoryQueue::new();
+    queue.enqueue(NewExport::write(&gist, "a.json", "{}", Mode::Latest, 1));
     let config = ExportConfig {
         lease: Duration::from_secs(1),
         ..drain_config()
@@ -577,14 +615,8 @@ fn a_stale_lease_is_reported_and_the_reclaimed_row_is_sent_again() {
     let (result, report) = drain(&queue, &client(&github), config);
 
     result.unwrap();
-    assert_eq!(report.stale_leases, 1);
-    assert!(queue.events().contains(&QueueEvent::StaleToken { id: 1 }));
-    // The second send changed nothing, so GitHub made no new revision and
-    // the ack names the revision of the first send.
-    let revisions = github.revisions(&gist);
-    assert_eq!(revisions.len(), 2);
-    assert_eq!(queue.acks(), vec![(1, revisions[1].version.clone())]);
-    assert_eq!(github.patch_count(&gist), 2);
+    assert_eq!((report.acked, report.stale_leases), (1, 0));
+    assert_eq!(github.patch_count(&gist), 1);
 }
 
 #[test]
@@ -626,4 +658,69 @@ fn a_notification_wakes_the_waiting_exporter() {
         latency < Duration::from_secs(5),
         "took {latency:?}: the notification was not used"
     );
+}
+
+#[test]
+fn requests_are_spaced_by_the_minimum_interval() {
+    let github = FakeGithub::start();
+    let gist = github.create_gist(&[("README.md", "x")]);
+    let queue = MemoryQueue::new();
+    for version in 1..=3 {
+        let content = format!("{{\"v\": {version}}}");
+        queue.enqueue(NewExport::write(
+            &gist,
+            "a.json",
+            &content,
+            Mode::EveryVersion,
+            version,
+        ));
+    }
+    let interval = Duration::from_millis(300);
+    let config = ExportConfig {
+        min_request_interval: interval,
+        ..drain_config()
+    };
+
+    let (result, report) = drain(&queue, &client(&github), config);
+
+    result.unwrap();
+    assert_eq!(report.acked, 3);
+    let patches = github.successful_patches(&gist);
+    assert_eq!(patches.len(), 3);
+    for pair in patches.windows(2) {
+        let gap = pair[1].at.duration_since(pair[0].at).unwrap();
+        // The fake stamps arrival; allow for the client's own timing.
+        assert!(gap >= interval - Duration::from_millis(20), "gap {gap:?}");
+    }
+}
+
+#[test]
+fn spacing_that_would_outlast_the_lease_gives_the_rest_back() {
+    let github = FakeGithub::start();
+    let gist = github.create_gist(&[("README.md", "x")]);
+    let queue = MemoryQueue::new();
+    for file in ["a.json", "b.json", "c.json"] {
+        queue.enqueue(NewExport::write(&gist, file, "{}", Mode::EveryVersion, 1));
+    }
+    // A 1.5 s spacing does not fit in a 2 s lease with its margin, so after
+    // the first request the other rows go back untried and are claimed
+    // again, one per claim.
+    let config = ExportConfig {
+        lease: Duration::from_secs(2),
+        min_request_interval: Duration::from_millis(1500),
+        ..drain_config()
+    };
+
+    let (result, report) = drain(&queue, &client(&github), config);
+
+    result.unwrap();
+    assert_eq!(report.acked, 3);
+    assert!(report.released >= 2, "{report}");
+    assert!(queue.fails().is_empty());
+    assert!(
+        queue.rows().iter().all(|r| r.attempt == 1),
+        "{:?}",
+        queue.rows()
+    );
+    assert_eq!(report.stale_leases, 0);
 }

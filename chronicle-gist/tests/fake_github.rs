@@ -266,6 +266,25 @@ fn large_content_is_truncated_and_served_in_full_at_raw_url() {
 }
 
 #[test]
+fn only_the_first_300_files_are_listed() {
+    let github = FakeGithub::start();
+    let names: Vec<String> = (0..302).map(|i| format!("f{i:03}.json")).collect();
+    let files: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "{}")).collect();
+    let gist = github.create_gist(&files);
+
+    let (_, _, body) = call("GET", &format!("{}/gists/{gist}", github.url()), None, None);
+
+    assert_eq!(body["truncated"], true);
+    let listed = body["files"].as_object().unwrap();
+    assert_eq!(listed.len(), 300);
+    assert!(listed.contains_key("f299.json") && !listed.contains_key("f300.json"));
+    github.set_max_listed_files(400);
+    let (_, _, body) = call("GET", &format!("{}/gists/{gist}", github.url()), None, None);
+    assert_eq!(body["truncated"], false);
+    assert_eq!(body["files"].as_object().unwrap().len(), 302);
+}
+
+#[test]
 fn post_creates_a_gist() {
     let github = FakeGithub::start();
     let (status, headers, body) = call(

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chronicle_gist::fake_github::FakeGithub;
 use chronicle_gist::import::{run_import, ImportError, ImportOptions};
 use chronicle_gist::memory::MemoryStore;
-use chronicle_gist::ApiError;
+use chronicle_gist::{ApiError, Mode};
 use common::client;
 
 fn options(gist: &str, entity_type: &str) -> ImportOptions {
@@ -271,4 +271,63 @@ fn a_version_the_database_refuses_is_skipped_with_its_reason() {
     );
     assert_eq!(store.versions("doc", "a").len(), 1);
     assert_eq!(store.versions("doc", "b").len(), 1);
+}
+
+#[test]
+fn files_are_mapped_with_the_targets_template() {
+    let github = FakeGithub::start();
+    let gist = github.create_gist(&[
+        ("ev-1.json", r#"{"n": 1}"#),
+        ("ev-a.b.json", r#"{"n": 2}"#),
+        // Would be entity "2" by the default rule, but the template says otherwise.
+        ("event.2.json", r#"{"n": 3}"#),
+        ("README.md", "events"),
+    ]);
+    let mut store = MemoryStore::new();
+    store.add_target("event", &gist, "ev-{entity_id}.json", Mode::EveryVersion);
+    // Disabled or not, the target still names the files.
+    store.disable_target("event");
+
+    let report = run_import(&mut store, &client(&github), &options(&gist, "event")).unwrap();
+
+    assert_eq!(report.template.as_deref(), Some("ev-{entity_id}.json"));
+    assert_eq!(report.imported, 2);
+    let mut ids = store.entity_ids("event");
+    ids.sort();
+    assert_eq!(ids, ["1", "a.b"]);
+    let mut skipped: Vec<(&str, &str)> = report
+        .skipped
+        .iter()
+        .map(|s| (s.file_name.as_str(), s.reason.as_str()))
+        .collect();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        [
+            (
+                "README.md",
+                "does not match the file name template \"ev-{entity_id}.json\" of event"
+            ),
+            (
+                "event.2.json",
+                "does not match the file name template \"ev-{entity_id}.json\" of event"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn without_a_target_the_default_rule_applies() {
+    let github = FakeGithub::start();
+    let gist = github.create_gist(&[("order.7.json", "{}"), ("8.json", "[]")]);
+    let mut store = MemoryStore::new();
+    // A target of another type changes nothing for this one.
+    store.add_target("other", &gist, "x-{entity_id}.json", Mode::Latest);
+
+    let report = run_import(&mut store, &client(&github), &options(&gist, "order")).unwrap();
+
+    assert_eq!(report.template, None);
+    let mut ids = store.entity_ids("order");
+    ids.sort();
+    assert_eq!(ids, ["7", "8"]);
 }

@@ -174,3 +174,72 @@ fn a_rejected_token_stops_verification() {
     );
     assert!(error.to_string().contains("Bad credentials"));
 }
+
+#[test]
+fn files_beyond_the_listed_300_are_unreadable_not_missing() {
+    let github = FakeGithub::start();
+    let gist = github.create_gist(&[("a.json", "{}"), ("b.json", "{}")]);
+    github.set_max_listed_files(1);
+    let mut store = MemoryStore::new();
+    store.add_target("doc", &gist, "{entity_id}.json", Mode::Latest);
+    store.set_state("doc", "a", "{}");
+    store.set_state("doc", "b", "{}");
+
+    let report = run_verify(&mut store, &client(&github), &VerifyOptions::default()).unwrap();
+
+    assert_eq!(status_of(&report, "a"), Status::Match);
+    let b = report.rows.iter().find(|r| r.entity_id == "b").unwrap();
+    assert_eq!(b.status, Status::Unreadable);
+    assert!(b.detail.contains("300 files"), "{}", b.detail);
+}
+
+#[test]
+fn a_disabled_target_asked_for_by_gist_names_files_by_its_template() {
+    let github = FakeGithub::start();
+    let gist = github.create_gist(&[("doc-a.json", "{\"x\": 1}")]);
+    let mut store = MemoryStore::new();
+    store.add_target("doc", &gist, "doc-{entity_id}.json", Mode::Latest);
+    store.set_state("doc", "a", "{\"x\": 1}");
+    store.disable_target("doc");
+    let client = client(&github);
+
+    let all = run_verify(&mut store, &client, &VerifyOptions::default()).unwrap();
+    let by_gist = run_verify(
+        &mut store,
+        &client,
+        &VerifyOptions {
+            gist_id: Some(gist.clone()),
+            entity_type: None,
+        },
+    )
+    .unwrap();
+
+    assert!(
+        all.rows.is_empty(),
+        "disabled targets are skipped by default"
+    );
+    assert_eq!(
+        by_gist.count(Status::Match),
+        1,
+        "{}",
+        by_gist.render_table()
+    );
+    assert_eq!(by_gist.rows[0].file_name, "doc-a.json");
+}
+
+#[test]
+fn an_entity_whose_id_makes_no_file_name_is_reported_missing() {
+    let github = FakeGithub::start();
+    let gist = github.create_gist(&[("ok.json", "{}")]);
+    let mut store = MemoryStore::new();
+    store.add_target("doc", &gist, "{entity_id}.json", Mode::Latest);
+    store.set_state("doc", "ok", "{}");
+    store.set_state("doc", "a/b", "{}");
+
+    let report = run_verify(&mut store, &client(&github), &VerifyOptions::default()).unwrap();
+
+    assert_eq!(status_of(&report, "ok"), Status::Match);
+    let bad = report.rows.iter().find(|r| r.entity_id == "a/b").unwrap();
+    assert_eq!((bad.status, bad.file_name.as_str()), (Status::Missing, "-"));
+    assert!(bad.detail.contains("cannot be exported"), "{}", bad.detail);
+}

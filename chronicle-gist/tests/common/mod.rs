@@ -16,11 +16,12 @@ pub fn client(github: &FakeGithub) -> GithubClient {
         .with_reset_margin(Duration::ZERO)
 }
 
-/// Drain-and-exit settings with short waits.
+/// Drain-and-exit settings with short waits and no request spacing.
 pub fn drain_config() -> ExportConfig {
     ExportConfig {
         exit_when_idle: true,
         poll_interval: Duration::from_millis(100),
+        min_request_interval: Duration::ZERO,
         ..ExportConfig::default()
     }
 }
