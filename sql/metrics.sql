@@ -25,10 +25,10 @@ CREATE TABLE chronicle.metrics_horizon (
     CONSTRAINT metrics_horizon_pkey PRIMARY KEY (singleton),
     CONSTRAINT metrics_horizon_singleton_check CHECK (singleton)
 );
-INSERT INTO chronicle.metrics_horizon DEFAULT VALUES;
-
+-- No row until the first prune (so a restored dump never meets a row the extension put
+-- there itself).
 COMMENT ON TABLE chronicle.metrics_horizon IS
-  'One row: raw command executions before pruned_before were pruned, and the rollups of those hours and days are final';
+  'At most one row: raw command executions before pruned_before were pruned, and the rollups of those hours and days are final';
 
 CREATE TABLE chronicle.command_metrics_hourly (
     hour            timestamptz      NOT NULL,
@@ -90,7 +90,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  horizon timestamptz := (SELECT pruned_before FROM chronicle.metrics_horizon);
+  horizon timestamptz := coalesce((SELECT pruned_before FROM chronicle.metrics_horizon), '-infinity');
   too_old timestamptz;
 BEGIN
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
@@ -143,7 +143,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   started timestamptz := clock_timestamp();
-  horizon timestamptz := (SELECT pruned_before FROM chronicle.metrics_horizon);
+  horizon timestamptz := coalesce((SELECT pruned_before FROM chronicle.metrics_horizon), '-infinity');
   key_hours timestamptz[];
   key_commands text[];
   day_dates date[];
@@ -322,7 +322,8 @@ BEGIN
   END IF;
   cutoff := date_trunc('day', now() - older_than, 'UTC');
   PERFORM chronicle.refresh_metrics();
-  UPDATE chronicle.metrics_horizon SET pruned_before = greatest(pruned_before, cutoff);
+  INSERT INTO chronicle.metrics_horizon AS h (pruned_before) VALUES (cutoff)
+  ON CONFLICT (singleton) DO UPDATE SET pruned_before = greatest(h.pruned_before, excluded.pruned_before);
   DELETE FROM chronicle.command_executions e WHERE e.started_at < cutoff;
   GET DIAGNOSTICS pruned = ROW_COUNT;
   RETURN pruned;

@@ -36,9 +36,10 @@ CREATE TABLE chronicle.state_deletions (
     entity_id   text        NOT NULL,
     version     integer     NOT NULL,
     deleted_at  timestamptz NOT NULL,
-    CONSTRAINT state_deletions_pkey PRIMARY KEY (entity_type, entity_id, version),
-    CONSTRAINT state_deletions_version_fkey FOREIGN KEY (entity_type, entity_id, version)
-        REFERENCES chronicle.state_versions (entity_type, entity_id, version)
+    -- No foreign key to state_versions: pg_restore loads an extension's tables with their
+    -- constraints already in place and in no guaranteed order. The write path only ever
+    -- records the deletion of a version it just found current.
+    CONSTRAINT state_deletions_pkey PRIMARY KEY (entity_type, entity_id, version)
 );
 
 COMMENT ON TABLE chronicle.state_deletions IS

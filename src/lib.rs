@@ -23,6 +23,8 @@ pub mod state;
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 
+extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::register();

@@ -16,7 +16,8 @@ use crate::state::trigger::require_state;
 /// time as `valid_from`, and remembers it: returns the version it became (the current
 /// one if the state was unchanged), or NULL when this (gist, revision, file) was already
 /// imported. Imported versions are not exported back to the Gist they came from.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 #[allow(clippy::too_many_arguments)]
 fn import_state_version(
     entity_type: Option<&str>,

@@ -45,7 +45,8 @@ pub fn target_of(client: &mut SpiClient<'_>, entity_type: &str) -> Option<GistTa
 
 /// Sets (or replaces) the Gist an entity type is exported to. The template is checked
 /// now, so that no entity of the type can be queued under a name GitHub refuses.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn set_gist_target(
     entity_type: Option<&str>,
     gist_id: Option<&str>,
@@ -98,7 +99,8 @@ fn set_gist_target(
 
 /// The Gist file name of an entity under its type's target; NULL when the type has no
 /// enabled target.
-#[pg_extern(stable, strict, parallel_safe)]
+#[pg_extern(stable, strict, parallel_safe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn gist_file_name(entity_type: &str, entity_id: &str) -> Option<String> {
     Spi::connect_mut(|client| target_of(client, entity_type)).map(|target| target.file_name(entity_type, entity_id))
 }

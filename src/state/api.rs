@@ -14,7 +14,8 @@ use crate::state::trigger::require_state;
 /// Writes a new version of an entity's state and returns its number, or the current
 /// number when the state is unchanged. With `expected_version` it is a compare-and-set:
 /// the write happens only if that is the current version (0: the entity has none).
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn put_state(
     entity_type: Option<&str>,
     entity_id: Option<&str>,
@@ -45,7 +46,8 @@ fn put_state(
 /// Applies an RFC 7396 JSON merge patch to the current state (an empty object when the
 /// entity has no current version) and writes the result. The entity stays locked from
 /// read to write, so concurrent patches never lose each other's changes.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn patch_state(
     entity_type: Option<&str>,
     entity_id: Option<&str>,
@@ -75,7 +77,8 @@ fn patch_state(
 
 /// Makes an earlier version's state current again, as a new version (history is never
 /// rewritten). Returns the resulting current version.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn revert_state(
     entity_type: Option<&str>,
     entity_id: Option<&str>,
@@ -95,7 +98,8 @@ fn revert_state(
 
 /// Ends an entity's current version; its history stays, and a later write continues the
 /// numbering. Returns false when the entity had no current version.
-#[pg_extern]
+#[pg_extern(security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn delete_state(entity_type: Option<&str>, entity_id: Option<&str>) -> bool {
     let key = EntityKey::new(entity_type, entity_id);
     Spi::connect_mut(|client| store::delete_current(client, &key).is_some())
@@ -103,7 +107,8 @@ fn delete_state(entity_type: Option<&str>, entity_id: Option<&str>) -> bool {
 
 /// The RFC 6902 JSON Patch that turns version `from_version` of an entity into
 /// `to_version`.
-#[pg_extern(stable, strict, parallel_safe)]
+#[pg_extern(stable, strict, parallel_safe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn state_diff(entity_type: &str, entity_id: &str, from_version: i32, to_version: i32) -> Jsonb {
     let key = EntityKey::new(Some(entity_type), Some(entity_id));
     Spi::connect_mut(|client| {
