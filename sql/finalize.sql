@@ -42,6 +42,21 @@ REVOKE EXECUTE ON FUNCTION
     chronicle.record_metrics_changes()
 FROM PUBLIC;
 
+-- In a trusted install by a database owner, the objects belong to the bootstrap superuser:
+-- the owner who ran CREATE EXTENSION (session_user) gets every right on them, with the
+-- right to grant them on, so that they administer the extension as they would their own.
+DO $$
+BEGIN
+  EXECUTE format('GRANT USAGE ON SCHEMA chronicle TO %I WITH GRANT OPTION', session_user);
+  EXECUTE format('GRANT ALL ON ALL TABLES IN SCHEMA chronicle TO %I WITH GRANT OPTION', session_user);
+  EXECUTE format('GRANT ALL ON ALL SEQUENCES IN SCHEMA chronicle TO %I WITH GRANT OPTION', session_user);
+  EXECUTE format('GRANT ALL ON ALL FUNCTIONS IN SCHEMA chronicle TO %I WITH GRANT OPTION', session_user);
+  -- Row-level security would otherwise hide every execution from the administrator too.
+  EXECUTE format('CREATE POLICY "Installer sees all executions" ON chronicle.command_executions TO %I USING (true) WITH CHECK (true)',
+                 session_user);
+END
+$$;
+
 -- Supabase's roles, when the database has them: the service role runs everything; a
 -- signed-in user records and reads their own command executions (row-level security
 -- decides which rows); anon gets nothing but the schema. Other roles are granted by the

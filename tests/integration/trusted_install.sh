@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The extension is trusted: a database owner who is not a superuser installs it (as
+# Supabase's postgres role does), uses every part of it, grants it on, and drops it.
+source "$(dirname "$0")/lib.sh"
+DB=chronicle_it_trusted
+cluster_psql "$IT_CLUSTER" "$IT_PORT" -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
+  -c "DROP ROLE IF EXISTS chronicle_db_owner" -c "DROP ROLE IF EXISTS chronicle_reader" \
+  -c "CREATE ROLE chronicle_db_owner LOGIN" -c "CREATE ROLE chronicle_reader LOGIN" \
+  -c "CREATE DATABASE $DB OWNER chronicle_db_owner" >/dev/null
+as_owner() {
+  psql -X -v ON_ERROR_STOP=1 -At -h "$IT_HOST" -p "$IT_PORT" -U chronicle_db_owner -d $DB -c "$1"
+}
+as_owner "CREATE EXTENSION pg_chronicle" >/dev/null
+[ "$(as_owner "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")" = f ] || exit 1
+[ "$(as_owner "SELECT chronicle.put_state('config', 'app', '{\"a\": 1}')")" = 1 ] || { echo "FAIL: put_state" >&2; exit 1; }
+[ "$(as_owner "SELECT chronicle.record_command('deploy') IS NOT NULL")" = t ] || { echo "FAIL: record_command" >&2; exit 1; }
+[ "$(as_owner "SELECT hourly_buckets FROM chronicle.refresh_metrics()")" = 1 ] || { echo "FAIL: refresh" >&2; exit 1; }
+[ "$(as_owner "SELECT count(*) FROM chronicle.set_gist_target('config', 'abc123')")" = 1 ] || { echo "FAIL: target" >&2; exit 1; }
+echo "ok: a non-superuser database owner installs and uses the extension" >&2
+
+# Another role gets nothing until the owner grants it.
+reader() {
+  psql -X -At -h "$IT_HOST" -p "$IT_PORT" -U chronicle_reader -d $DB -c "$1" 2>&1 || true
+}
+reader "SELECT chronicle.get_state('config', 'app')" | grep -q "permission denied" \
+  || { echo "FAIL: an ungranted role read state" >&2; exit 1; }
+reader "SELECT chronicle.put_state('config', 'app', '{}')" | grep -q "permission denied" \
+  || { echo "FAIL: an ungranted role wrote state" >&2; exit 1; }
+as_owner "GRANT USAGE ON SCHEMA chronicle TO chronicle_reader; GRANT SELECT ON chronicle.current_state TO chronicle_reader" >/dev/null
+[ "$(reader "SELECT chronicle.get_state('config', 'app') ->> 'a'")" = 1 ] || { echo "FAIL: granted read" >&2; exit 1; }
+echo "ok: other roles get nothing until the owner grants it" >&2
+as_owner "DROP EXTENSION pg_chronicle" >/dev/null
+echo "ok: the owner drops the extension" >&2
