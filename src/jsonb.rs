@@ -5,9 +5,6 @@
 
 use std::ffi::{CStr, CString};
 
-use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
-use pgrx::datum::{Datum, UnboxDatum};
-use pgrx::nullable::Nullable;
 use pgrx::prelude::*;
 use pgrx::{direct_function_call, direct_function_call_as_datum, pg_sys};
 use serde_json::Value;
@@ -87,44 +84,6 @@ impl IntoDatum for JsonbDatum {
     fn type_oid() -> pg_sys::Oid {
         pg_sys::JSONBOID
     }
-}
-
-/// Lets a type with `FromDatum`/`IntoDatum` be a `#[pg_extern]` argument and result and be
-/// read from tuples, the way pgrx does it for its own types.
-macro_rules! function_abi_via_datum {
-    ($($ty:ty),*) => {$(
-        unsafe impl<'fcx> ArgAbi<'fcx> for $ty {
-            unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-                let index = arg.index();
-                unsafe { arg.unbox_arg_using_from_datum() }
-                    .unwrap_or_else(|| panic!("argument {index} must not be null"))
-            }
-
-            unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
-                unsafe { arg.unbox_arg_using_from_datum() }.into()
-            }
-        }
-
-        unsafe impl BoxRet for $ty {
-            unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
-                match self.into_datum() {
-                    Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
-                    None => fcinfo.return_null(),
-                }
-            }
-        }
-
-        unsafe impl UnboxDatum for $ty {
-            type As<'src> = $ty where Self: 'src;
-
-            unsafe fn unbox<'src>(datum: Datum<'src>) -> Self::As<'src>
-            where
-                Self: 'src,
-            {
-                unsafe { <$ty>::from_datum(datum.sans_lifetime(), false) }.expect("datum is not null")
-            }
-        }
-    )*};
 }
 
 function_abi_via_datum!(Jsonb, JsonbDatum);

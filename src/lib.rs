@@ -8,6 +8,8 @@
 
 use pgrx::prelude::*;
 
+#[macro_use]
+mod abi;
 mod errors;
 pub mod executions;
 pub mod export;

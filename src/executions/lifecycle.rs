@@ -191,16 +191,7 @@ impl IntoDatum for JsonbBytes {
     }
 }
 
-unsafe impl pgrx::datum::UnboxDatum for JsonbBytes {
-    type As<'src> = JsonbBytes where Self: 'src;
-
-    unsafe fn unbox<'src>(datum: pgrx::datum::Datum<'src>) -> Self::As<'src>
-    where
-        Self: 'src,
-    {
-        unsafe { JsonbBytes::from_datum(datum.sans_lifetime(), false) }.expect("datum is not null")
-    }
-}
+function_abi_via_datum!(JsonbBytes);
 
 fn clock_timestamp() -> TimestampWithTimeZone {
     // SAFETY: GetCurrentTimestamp has no preconditions.

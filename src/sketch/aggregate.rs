@@ -140,23 +140,56 @@ fn percentile_inv(state: Internal, value: Option<f64>, _quantile: Option<f64>) -
     remove(state, value)
 }
 
+/// The quantiles argument of `approx_percentiles(value, quantiles)`, left undecoded: it
+/// comes with every row, but only the first row's is read, and decoding an array per row
+/// cost more than the rest of the aggregate.
+pub struct QuantilesArg(pg_sys::Datum);
+
+pgrx::impl_sql_translatable!(QuantilesArg, "double precision[]");
+
+impl FromDatum for QuantilesArg {
+    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+        (!is_null).then_some(QuantilesArg(datum))
+    }
+}
+
+impl IntoDatum for QuantilesArg {
+    fn into_datum(self) -> Option<pg_sys::Datum> {
+        Some(self.0)
+    }
+
+    fn type_oid() -> pg_sys::Oid {
+        pg_sys::FLOAT8ARRAYOID
+    }
+}
+
+function_abi_via_datum!(QuantilesArg);
+
+impl QuantilesArg {
+    fn decode(self) -> Vec<f64> {
+        // SAFETY: a non-null double precision[] datum, alive for the current call.
+        let quantiles = unsafe { Vec::<Option<f64>>::from_polymorphic_datum(self.0, false, pg_sys::FLOAT8ARRAYOID) };
+        quantiles.unwrap_or_default().into_iter().map(check_quantile).collect()
+    }
+}
+
 #[pg_extern(immutable, parallel_safe)]
 fn percentiles_trans(
     state: Internal,
     value: Option<f64>,
-    quantiles: Option<Vec<Option<f64>>>,
+    quantiles: Option<QuantilesArg>,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Internal {
     add(state, value, fcinfo, || {
         let Some(quantiles) = quantiles else {
             raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "quantiles must not be NULL")
         };
-        AggState { sketch: sketch_with_error(None), quantiles: quantiles.into_iter().map(check_quantile).collect() }
+        AggState { sketch: sketch_with_error(None), quantiles: quantiles.decode() }
     })
 }
 
 #[pg_extern(immutable, parallel_safe)]
-fn percentiles_inv(state: Internal, value: Option<f64>, _quantiles: Option<Vec<Option<f64>>>) -> Option<Internal> {
+fn percentiles_inv(state: Internal, value: Option<f64>, _quantiles: Option<QuantilesArg>) -> Option<Internal> {
     remove(state, value)
 }
 

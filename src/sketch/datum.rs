@@ -4,9 +4,6 @@
 
 use std::ffi::CStr;
 
-use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
-use pgrx::datum::{Datum, UnboxDatum};
-use pgrx::nullable::Nullable;
 use pgrx::pg_sys;
 use pgrx::pgrx_sql_entity_graph::metadata::{
     ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
@@ -64,36 +61,7 @@ impl IntoDatum for Sketch {
     }
 }
 
-unsafe impl<'fcx> ArgAbi<'fcx> for Sketch {
-    unsafe fn unbox_arg_unchecked(arg: Arg<'_, 'fcx>) -> Self {
-        let index = arg.index();
-        unsafe { arg.unbox_arg_using_from_datum() }.unwrap_or_else(|| panic!("argument {index} must not be null"))
-    }
-
-    unsafe fn unbox_nullable_arg(arg: Arg<'_, 'fcx>) -> Nullable<Self> {
-        unsafe { arg.unbox_arg_using_from_datum() }.into()
-    }
-}
-
-unsafe impl BoxRet for Sketch {
-    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
-        match self.into_datum() {
-            Some(datum) => unsafe { fcinfo.return_raw_datum(datum) },
-            None => fcinfo.return_null(),
-        }
-    }
-}
-
-unsafe impl UnboxDatum for Sketch {
-    type As<'src> = Sketch where Self: 'src;
-
-    unsafe fn unbox<'src>(datum: Datum<'src>) -> Self::As<'src>
-    where
-        Self: 'src,
-    {
-        unsafe { Sketch::from_datum(datum.sans_lifetime(), false) }.expect("datum is not null")
-    }
-}
+function_abi_via_datum!(Sketch);
 
 extension_sql!(
     "CREATE TYPE chronicle.quantile_sketch;",
