@@ -78,6 +78,36 @@ BEGIN
 END
 $$;
 
+-- Several exports delivered by one request (a Gist PATCH carrying several files): one
+-- statement. All or nothing: if any row is no longer under its lease, none is
+-- acknowledged, and the error names it.
+CREATE FUNCTION chronicle.export_ack_all(ids bigint[], lease_tokens uuid[], gist_revision text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  acked bigint[];
+  stale bigint;
+BEGIN
+  IF cardinality(ids) IS DISTINCT FROM cardinality(lease_tokens) THEN
+    RAISE EXCEPTION 'ids and lease_tokens must be arrays of the same length'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  WITH done AS (
+    UPDATE chronicle.gist_export_queue q
+       SET status = 'done', done_at = clock_timestamp(), gist_revision = export_ack_all.gist_revision,
+           lease_token = NULL, lease_expires_at = NULL, last_error = NULL
+      FROM unnest(ids, lease_tokens) AS a(id, lease_token)
+     WHERE q.id = a.id AND q.lease_token = a.lease_token AND q.status = 'in_flight'
+    RETURNING q.id)
+  SELECT coalesce(array_agg(done.id), '{}') INTO acked FROM done;
+  SELECT min(i) INTO stale FROM unnest(ids) AS i WHERE i <> ALL (acked);
+  IF stale IS NOT NULL THEN
+    PERFORM chronicle.export_stale_lease(stale);
+  END IF;
+END
+$$;
+
 -- Failed: back to pending after an exponential backoff with jitter (or after GitHub's
 -- Retry-After), or dead once the row has had chronicle.export_max_attempts attempts.
 CREATE FUNCTION chronicle.export_fail(id bigint, lease_token uuid, error text, retry_after interval DEFAULT NULL)
@@ -200,6 +230,8 @@ COMMENT ON FUNCTION chronicle.export_claim(integer, interval) IS
 COMMENT ON FUNCTION chronicle.export_stale_lease(bigint) IS 'Raises the error for an export not under the presented lease (SQLSTATE 55000)';
 COMMENT ON FUNCTION chronicle.export_ack(bigint, uuid, text) IS
   'Marks a claimed export delivered, with the Gist revision that carries it; a stale or wrong lease token is refused (55000)';
+COMMENT ON FUNCTION chronicle.export_ack_all(bigint[], uuid[], text) IS
+  'Marks several claimed exports delivered by one Gist revision, in one statement; all or nothing (55000 naming a row not under its lease)';
 COMMENT ON FUNCTION chronicle.export_fail(bigint, uuid, text, interval) IS
   'Records a failed delivery: retried after an exponential backoff with jitter or retry_after; dead after chronicle.export_max_attempts';
 COMMENT ON FUNCTION chronicle.export_release(bigint, uuid, interval) IS

@@ -34,6 +34,7 @@ REVOKE EXECUTE ON FUNCTION
     chronicle.gist_file_name(text, text),
     chronicle.export_claim(integer, interval),
     chronicle.export_ack(bigint, uuid, text),
+    chronicle.export_ack_all(bigint[], uuid[], text),
     chronicle.export_fail(bigint, uuid, text, interval),
     chronicle.export_release(bigint, uuid, interval),
     chronicle.export_redrive(),

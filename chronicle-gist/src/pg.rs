@@ -172,8 +172,7 @@ impl Queue for PgDatabase {
             let tokens: Vec<&str> = rows.iter().map(|(_, token)| *token).collect();
             let all = self
                 .prepared(
-                    "SELECT chronicle.export_ack(a.id, a.lease_token, $3::text)
-                       FROM unnest($1::bigint[], $2::text[]::uuid[]) AS a(id, lease_token)",
+                    "SELECT chronicle.export_ack_all($1::bigint[], $2::text[]::uuid[], $3::text)",
                 )
                 .and_then(|ack_all| {
                     self.client

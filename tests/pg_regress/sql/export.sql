@@ -105,3 +105,19 @@ SELECT version, valid_from, valid_to, state FROM chronicle.state_history('config
 SELECT gist_revision, version FROM chronicle.gist_imports ORDER BY gist_revision;
 SELECT count(*) AS exported_back FROM chronicle.gist_export_queue;
 ROLLBACK;
+
+-- Several exports delivered by one Gist revision are acknowledged in one statement, all
+-- or nothing.
+BEGIN;
+SELECT * FROM chronicle.set_gist_target('config', 'aa11bb22');
+SELECT count(chronicle.put_state('config', 'e' || i, '{}')) FROM generate_series(1, 3) i;
+CREATE TEMP TABLE batch AS SELECT * FROM chronicle.export_claim(10);
+SELECT regress.error_of(format('SELECT chronicle.export_ack_all(%L, %L, %L)',
+         (SELECT array_agg(id ORDER BY id) FROM batch),
+         (SELECT array_agg(CASE WHEN file_name = 'config.e2.json' THEN gen_random_uuid() ELSE lease_token END ORDER BY id) FROM batch),
+         'rev')) LIKE '55000: export % is not under this lease' AS one_stale_refuses_all;
+SELECT count(*) AS still_in_flight FROM chronicle.gist_export_queue WHERE status = 'in_flight';
+SELECT chronicle.export_ack_all((SELECT array_agg(id) FROM batch), (SELECT array_agg(lease_token) FROM batch), 'rev');
+SELECT status, count(*), min(gist_revision) FROM chronicle.gist_export_queue GROUP BY status;
+SELECT regress.error_of($$SELECT chronicle.export_ack_all('{1, 2}'::bigint[], '{}'::uuid[], 'rev')$$);
+ROLLBACK;
