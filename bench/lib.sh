@@ -26,7 +26,16 @@ tps() {
   out=$(pgbench -h "$BENCH_HOST" -p "$BENCH_PORT" -U postgres -n -M prepared \
           -c "$clients" -j "$(( clients < 2 ? 1 : 2 ))" -T "$seconds" -f "$script" "$@" "$db" 2>&1) \
     || { echo "$out" >&2; return 1; }
-  echo "$out" | awk '/^tps = / {print $3; exit}'
+  echo "$out" | awk '/^tps = / {printf "%.0f\n", $3; exit}'
+}
+
+# fastest DB SQL [SETTING]: the fastest of three runs of SQL in one session, in
+# milliseconds (psql's \timing), after `SET SETTING` if given.
+fastest() {
+  local db=$1 sql=$2 setting=${3:-}
+  local pre=(); [ -n "$setting" ] && pre=(-c "SET $setting")
+  bench_psql "$db" "${pre[@]}" -c '\timing on' -c "$sql" -c "$sql" -c "$sql" \
+    | awk '/^Time: / {print $2}' | sort -g | head -1
 }
 
 # ratio A B: A/B with two decimals.

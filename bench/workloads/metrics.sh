@@ -15,7 +15,7 @@ trap 'rm -rf "$S"' EXIT
 fresh_db $DB
 
 log "loading $ROWS executions over 7 days"
-bench_psql $DB -q <<SQL
+bench_psql $DB -q -o /dev/null <<SQL
 SELECT setseed(0.5);
 INSERT INTO chronicle.command_executions (command_name, user_id, status, started_at, completed_at, duration_ms, error)
 SELECT 'cmd_' || (i % 100),
@@ -52,11 +52,6 @@ SQL
 timed() {
   bench_psql $DB -c '\timing on' -c "$1" | awk '/^Time: / {print $2}' | tail -1
 }
-# fastest SQL: the fastest of three runs, in milliseconds.
-fastest() {
-  bench_psql $DB -c '\timing on' -c "$1" -c "$1" -c "$1" | awk '/^Time: / {print $2}' | sort -g | head -1
-}
-
 log "20k new or changed executions in the last hour"
 cat >"$S/record.sql" <<'SQL'
 \set c random(0, 99)
@@ -99,12 +94,12 @@ violations=$(value $DB "
       OR m.unique_users IS DISTINCT FROM t.users
       OR abs(m.p95_time_ms - t.p95) > chronicle.relative_error(m.duration_sketch) * t.p95")
 
-q1=$(fastest "SELECT hour, p95_time_ms FROM chronicle.command_metrics_hourly WHERE command_name = 'cmd_42' AND hour > now() - interval '7 days' ORDER BY hour")
-q1_raw=$(fastest "SELECT date_trunc('hour', started_at) AS hour, percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) FROM chronicle.command_executions WHERE command_name = 'cmd_42' AND started_at > now() - interval '7 days' GROUP BY 1 ORDER BY 1")
-q2=$(fastest "SELECT date, command_name, p50_time_ms, p95_time_ms, p99_time_ms FROM chronicle.command_metrics_daily WHERE date > current_date - 30 ORDER BY date, command_name")
-q2_raw=$(fastest "SELECT date_trunc('day', started_at) AS date, command_name, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) FROM chronicle.command_executions WHERE started_at > now() - interval '30 days' GROUP BY 1, 2 ORDER BY 1, 2")
-q3=$(fastest "SELECT command_name, chronicle.approx_percentiles(chronicle.rollup(duration_sketch), '{0.5, 0.95, 0.99}') FROM chronicle.command_metrics_daily WHERE date > current_date - 30 GROUP BY 1")
-q3_raw=$(fastest "SELECT command_name, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) FROM chronicle.command_executions WHERE started_at > now() - interval '30 days' GROUP BY 1")
+q1=$(fastest $DB "SELECT hour, p95_time_ms FROM chronicle.command_metrics_hourly WHERE command_name = 'cmd_42' AND hour > now() - interval '7 days' ORDER BY hour")
+q1_raw=$(fastest $DB "SELECT date_trunc('hour', started_at) AS hour, percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) FROM chronicle.command_executions WHERE command_name = 'cmd_42' AND started_at > now() - interval '7 days' GROUP BY 1 ORDER BY 1")
+q2=$(fastest $DB "SELECT date, command_name, p50_time_ms, p95_time_ms, p99_time_ms FROM chronicle.command_metrics_daily WHERE date > current_date - 30 ORDER BY date, command_name")
+q2_raw=$(fastest $DB "SELECT date_trunc('day', started_at) AS date, command_name, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) FROM chronicle.command_executions WHERE started_at > now() - interval '30 days' GROUP BY 1, 2 ORDER BY 1, 2")
+q3=$(fastest $DB "SELECT command_name, chronicle.approx_percentiles(chronicle.rollup(duration_sketch), '{0.5, 0.95, 0.99}') FROM chronicle.command_metrics_daily WHERE date > current_date - 30 GROUP BY 1")
+q3_raw=$(fastest $DB "SELECT command_name, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) FROM chronicle.command_executions WHERE started_at > now() - interval '30 days' GROUP BY 1")
 
 cat <<TABLE
 ### Incremental metrics over $ROWS executions (7 days, 100 commands)

@@ -10,7 +10,7 @@ ROWS=${BENCH_SKETCH_ROWS:-10000000}
 fresh_db $DB
 bench_psql $DB -c "CREATE EXTENSION tdigest" >/dev/null
 log "generating $ROWS durations"
-bench_psql $DB <<SQL
+bench_psql $DB -o /dev/null <<SQL
 SELECT setseed(0.7);
 CREATE TABLE durations AS
 SELECT 'cmd_' || (i % 100) AS command,
@@ -23,22 +23,16 @@ SELECT h, chronicle.percentile_agg(exp(4 + 0.8 * sqrt(-2 * ln(1 - random())) * c
 VACUUM ANALYZE hourly;
 SQL
 
-# fastest QUERY: the fastest of three runs, in milliseconds.
-fastest() {
-  bench_psql $DB -c "SET jit = off" -c '\timing on' -c "$1" -c "$1" -c "$1" \
-    | awk '/^Time: / {print $2}' | sort -g | head -1
-}
-
 Q='ARRAY[0.5, 0.95, 0.99]'
-floor=$(fastest "SELECT count(*), avg(duration_ms) FROM durations")
-sketch=$(fastest "SELECT chronicle.approx_percentiles(duration_ms, $Q) FROM durations")
-cont=$(fastest "SELECT percentile_cont($Q) WITHIN GROUP (ORDER BY duration_ms) FROM durations")
-tdigest=$(fastest "SELECT tdigest_percentile(duration_ms, 100, $Q) FROM durations")
-g_floor=$(fastest "SELECT command, count(*), avg(duration_ms) FROM durations GROUP BY command")
-g_sketch=$(fastest "SELECT command, chronicle.approx_percentiles(duration_ms, $Q) FROM durations GROUP BY command")
-g_cont=$(fastest "SELECT command, percentile_cont($Q) WITHIN GROUP (ORDER BY duration_ms) FROM durations GROUP BY command")
-g_tdigest=$(fastest "SELECT command, tdigest_percentile(duration_ms, 100, $Q) FROM durations GROUP BY command")
-rollup=$(fastest "SELECT chronicle.approx_percentiles(chronicle.rollup(s), $Q) FROM hourly")
+floor=$(fastest $DB "SELECT count(*), avg(duration_ms) FROM durations" "jit = off")
+sketch=$(fastest $DB "SELECT chronicle.approx_percentiles(duration_ms, $Q) FROM durations" "jit = off")
+cont=$(fastest $DB "SELECT percentile_cont($Q) WITHIN GROUP (ORDER BY duration_ms) FROM durations" "jit = off")
+tdigest=$(fastest $DB "SELECT tdigest_percentile(duration_ms, 100, $Q) FROM durations" "jit = off")
+g_floor=$(fastest $DB "SELECT command, count(*), avg(duration_ms) FROM durations GROUP BY command" "jit = off")
+g_sketch=$(fastest $DB "SELECT command, chronicle.approx_percentiles(duration_ms, $Q) FROM durations GROUP BY command" "jit = off")
+g_cont=$(fastest $DB "SELECT command, percentile_cont($Q) WITHIN GROUP (ORDER BY duration_ms) FROM durations GROUP BY command" "jit = off")
+g_tdigest=$(fastest $DB "SELECT command, tdigest_percentile(duration_ms, 100, $Q) FROM durations GROUP BY command" "jit = off")
+rollup=$(fastest $DB "SELECT chronicle.approx_percentiles(chronicle.rollup(s), $Q) FROM hourly" "jit = off")
 hourly_bytes=$(value $DB "SELECT round(avg(pg_column_size(s))) FROM hourly")
 total_bytes=$(value $DB "SELECT pg_column_size(chronicle.percentile_agg(duration_ms)) FROM durations")
 

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::errors::raise;
 use crate::identity::parse_uuid;
-use crate::jsonb::{Jsonb, JsonbRef};
+use crate::jsonb::{json_kind, Jsonb, JsonbRef};
 use crate::plan_cache::Statement;
 
 const EVENTS: [&str; 3] = ["command_executed", "command_failed", "hook_blocked"];
@@ -243,7 +243,7 @@ fn malformed(field: &str, problem: impl std::fmt::Display) -> ! {
 }
 
 fn object<'a>(value: &'a Value, field: &str) -> &'a Map<String, Value> {
-    value.as_object().unwrap_or_else(|| malformed(field, format!("expected an object, got {}", kind(value))))
+    value.as_object().unwrap_or_else(|| malformed(field, format!("expected an object, got {}", json_kind(value))))
 }
 
 fn optional_string(fields: &Map<String, Value>, name: &str) -> Option<String> {
@@ -255,7 +255,7 @@ fn optional_string_at(fields: &Map<String, Value>, name: &str, field: &str) -> O
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.is_empty() => None,
         Some(Value::String(text)) => Some(text.clone()),
-        Some(other) => malformed(field, format!("expected a string, got {}", kind(other))),
+        Some(other) => malformed(field, format!("expected a string, got {}", json_kind(other))),
     }
 }
 
@@ -274,7 +274,7 @@ fn optional_number(fields: &Map<String, Value>, name: &str, field: &str) -> Opti
             Ok(value) if value.is_finite() && value >= 0.0 => Some(value),
             _ => malformed(field, format!("expected a non-negative number of milliseconds, got {number}")),
         },
-        Some(other) => malformed(field, format!("expected a number, got {}", kind(other))),
+        Some(other) => malformed(field, format!("expected a number, got {}", json_kind(other))),
     }
 }
 
@@ -288,7 +288,7 @@ fn count<T: TryFrom<i64> + Default>(fields: &Map<String, Value>, name: &str, fie
             .filter(|&n| n >= 0)
             .and_then(|n| T::try_from(n).ok())
             .unwrap_or_else(|| malformed(field, format!("expected a non-negative integer, got {number}"))),
-        Some(other) => malformed(field, format!("expected an integer, got {}", kind(other))),
+        Some(other) => malformed(field, format!("expected an integer, got {}", json_kind(other))),
     }
 }
 
@@ -300,20 +300,9 @@ fn strings(fields: &Map<String, Value>, name: &str, field: &str) -> Vec<String> 
             .enumerate()
             .map(|(index, item)| match item {
                 Value::String(text) => text.clone(),
-                other => malformed(&format!("{field}[{index}]"), format!("expected a string, got {}", kind(other))),
+                other => malformed(&format!("{field}[{index}]"), format!("expected a string, got {}", json_kind(other))),
             })
             .collect(),
-        Some(other) => malformed(field, format!("expected an array of strings, got {}", kind(other))),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Some(other) => malformed(field, format!("expected an array of strings, got {}", json_kind(other))),
     }
 }

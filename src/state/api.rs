@@ -7,7 +7,7 @@ use pgrx::spi::SpiClient;
 use serde_json::Value;
 
 use crate::errors::raise;
-use crate::jsonb::{Jsonb, JsonbDatum, JsonbRef};
+use crate::jsonb::{json_kind, Jsonb, JsonbDatum, JsonbRef};
 use crate::state::store::{self, EntityKey, NewState, Origin};
 use crate::state::trigger::require_state;
 
@@ -152,16 +152,5 @@ fn describe_current(current: i32) -> String {
         "but it has no current version".to_owned()
     } else {
         format!("but the current version is {current}")
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
