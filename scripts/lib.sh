@@ -20,7 +20,7 @@ APT_PACKAGES=(
   postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-contrib
   postgresql-$PG_MAJOR-cron
   postgresql-$PG_MAJOR-tdigest postgresql-$PG_MAJOR-pgq3
-  libclang-dev clang sudo
+  libclang-dev clang sudo procps
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
