@@ -9,6 +9,7 @@ use pgrx::datum::{TimestampWithTimeZone, TryFromDatumError};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, WhoAllocated};
 
+use crate::clock::clock_timestamp;
 use crate::errors::{raise, raise_with_hint};
 use crate::jsonb::{Jsonb, JsonbRef};
 use crate::settings;
@@ -192,12 +193,6 @@ impl IntoDatum for JsonbBytes {
 }
 
 function_abi_via_datum!(JsonbBytes);
-
-fn clock_timestamp() -> TimestampWithTimeZone {
-    // SAFETY: GetCurrentTimestamp has no preconditions.
-    let now = unsafe { pg_sys::GetCurrentTimestamp() };
-    TimestampWithTimeZone::try_from(now).expect("the clock is within the timestamp range")
-}
 
 fn milliseconds_between(start: TimestampWithTimeZone, end: TimestampWithTimeZone) -> f64 {
     (i64::from(end) - i64::from(start)) as f64 / 1000.0

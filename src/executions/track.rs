@@ -272,7 +272,7 @@ fn optional_number(fields: &Map<String, Value>, name: &str, field: &str) -> Opti
         None | Some(Value::Null) => None,
         Some(Value::Number(number)) => match number.as_str().parse::<f64>() {
             Ok(value) if value.is_finite() && value >= 0.0 => Some(value),
-            _ => malformed(field, format!("expected a non-negative number of milliseconds, got {number}")),
+            _ => malformed(field, format!("expected a non-negative number of milliseconds, got {}", shown(number))),
         },
         Some(other) => malformed(field, format!("expected a number, got {}", json_kind(other))),
     }
@@ -287,8 +287,18 @@ fn count<T: TryFrom<i64> + Default>(fields: &Map<String, Value>, name: &str, fie
             .ok()
             .filter(|&n| n >= 0)
             .and_then(|n| T::try_from(n).ok())
-            .unwrap_or_else(|| malformed(field, format!("expected a non-negative integer, got {number}"))),
+            .unwrap_or_else(|| malformed(field, format!("expected a non-negative integer, got {}", shown(number)))),
         Some(other) => malformed(field, format!("expected an integer, got {}", json_kind(other))),
+    }
+}
+
+/// A number as the payload wrote it, cut short: an error message must not echo a
+/// megabyte of digits.
+fn shown(number: &serde_json::Number) -> String {
+    let text = number.as_str();
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 

@@ -33,6 +33,12 @@ fn import_state_version(
     let Some(valid_from) = valid_from else {
         raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "valid_from must not be NULL")
     };
+    if !valid_from.is_finite() || valid_from > crate::clock::clock_timestamp() {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("valid_from must be a finite time in the past, not {valid_from}"),
+        );
+    }
     let gist_id = require_name("gist_id", gist_id);
     let gist_revision = require_name("gist_revision", gist_revision);
     let file_name = require_name("file_name", file_name);
