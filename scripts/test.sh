@@ -4,9 +4,10 @@
 #   2. in-module #[pg_test]s: cargo pgrx test, PostgreSQL running as `postgres`
 #   3. pg_regress: tests/pg_regress against a scratch cluster with pg_cron preloaded
 #   4. integration: concurrent clients (pgbench) checking invariants, tests/integration/*.sh
+#   5. fuzz: the sketch decoder and the JSON patch/diff code under cargo fuzz, bounded
 # Installs whatever is missing first (Debian packages, cargo-pgrx, pgrx init).
 #
-# Usage: scripts/test.sh [tier...]   tiers: unit pgrx regress integration (default: all)
+# Usage: scripts/test.sh [tier...]   tiers: unit pgrx regress integration fuzz (default: all)
 source "$(dirname "$0")/lib.sh"
 
 REGRESS_PORT=${CHRONICLE_TEST_PORT:-54331}
@@ -14,7 +15,7 @@ REGRESS_CLUSTER=regress
 PG_REGRESS=$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress
 
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit pgrx regress integration)
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit pgrx regress integration fuzz)
 
 run_unit() {
   log "tier 1: pure crates (cargo test)"
@@ -54,6 +55,23 @@ run_regress() {
   fi
 }
 
+# cargo fuzz on the stable toolchain (RUSTC_BOOTSTRAP enables the sanitizer flags it
+# needs), for FUZZ_SECONDS per target (default 30).
+run_fuzz() {
+  log "fuzz: the sketch decoder and the JSON patch/diff code (cargo fuzz)"
+  cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+  local crate target
+  for crate in quantile-sketch chronicle-json; do
+    for target in "$REPO_ROOT/crates/$crate/fuzz/fuzz_targets/"*.rs; do
+      target=$(basename "$target" .rs)
+      log "fuzz: $crate/$target for ${FUZZ_SECONDS:-30} s"
+      (cd "$REPO_ROOT/crates/$crate/fuzz" && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
+         -max_total_time="${FUZZ_SECONDS:-30}" >/dev/null 2>&1) \
+        || { echo "fuzz target $crate/$target failed; see crates/$crate/fuzz/artifacts" >&2; return 1; }
+    done
+  done
+}
+
 run_integration() {
   log "tier 4: integration tests (tests/integration)"
   start_regress_cluster
@@ -72,7 +90,8 @@ for tier in "${tiers[@]}"; do
     pgrx) run_pgrx ;;
     regress) run_regress ;;
     integration) run_integration ;;
-    *) echo "unknown tier: $tier (expected unit, pgrx, regress or integration)" >&2; exit 2 ;;
+    fuzz) run_fuzz ;;
+    *) echo "unknown tier: $tier (expected unit, pgrx, regress, integration or fuzz)" >&2; exit 2 ;;
   esac
 done
 cluster_stop "$REGRESS_CLUSTER"
