@@ -45,7 +45,8 @@ logger=$!
 sleep 4
 # Every server process at once, as in a power cut: the postmaster and its children.
 postmaster=$(head -1 "$DATA/postmaster.pid")
-as_postgres kill -9 "$postmaster" $(pgrep -P "$postmaster")
+# (A child may exit on its own between pgrep and kill; that is not a failure.)
+as_postgres kill -9 "$postmaster" $(pgrep -P "$postmaster") 2>/dev/null || true
 wait $load || true
 wait $logger || true
 # How pgbench words it depends on where the client was: any of these means it was cut off.
