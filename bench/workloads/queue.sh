@@ -6,13 +6,16 @@
 # tokens included, nothing else), and PgQ (one consumer: PgQ consumers each receive every
 # event; sharing work needs pgq_coop, which Debian does not package). Then a soak: 1M
 # exports through writers, consumers and a pruner at once, with the queue's size before
-# and after.
+# and after. Then a deep backlog on a few files (every_version on 10 hot entities), whose
+# exports must leave one at a time per file, against a plain table that keeps that order
+# the textbook way.
 source "$(dirname "$0")/../lib.sh"
 DB=chronicle_bench_queue
 S=$(mktemp -d)
 trap 'rm -rf "$S"' EXIT
 EXPORTS=${BENCH_QUEUE_EXPORTS:-50000}
 SOAK=${BENCH_QUEUE_SOAK:-1000000}
+DEEP=${BENCH_QUEUE_DEEP:-5000}
 fresh_db $DB
 bench_psql $DB -q <<'SQL'
 CREATE EXTENSION pgq;
@@ -25,6 +28,18 @@ CREATE TABLE plain_queue (
   lease_expires_at timestamptz
 );
 CREATE INDEX ON plain_queue (id) WHERE status = 'pending';
+-- Per-file order, the textbook way: a row is claimable when no earlier row of its file
+-- is unfinished, checked for each row read in id order.
+CREATE TABLE plain_ordered_queue (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  file_name text NOT NULL,
+  payload text NOT NULL,
+  status text NOT NULL DEFAULT 'pending',
+  lease_token uuid,
+  lease_expires_at timestamptz
+);
+CREATE INDEX ON plain_ordered_queue (id) WHERE status IN ('pending', 'in_flight');
+CREATE INDEX ON plain_ordered_queue (file_name, id) WHERE status IN ('pending', 'in_flight');
 SELECT pgq.create_queue('bench');
 SELECT pgq.register_consumer('bench', 'consumer');
 SQL
@@ -81,6 +96,32 @@ for clients in 1 4 8; do
   enqueue_plain; plain[$clients]=$(drain "$S/plain.sql" $clients "$PLAIN_LEFT")
   bench_psql $DB -q -c "SELECT chronicle.prune_export_queue('0 seconds')" -c "TRUNCATE plain_queue" >/dev/null
 done
+
+# Deep backlog: DEEP exports over 10 files in every_version mode, 8 consumers.
+bench_psql $DB -q -c "SELECT count(*) FROM chronicle.set_gist_target('hot', 'def456', mode => 'every_version')" >/dev/null
+for _ in $(seq 1 $(( DEEP / 1000 ))); do
+  bench_psql $DB -q -c "SELECT count(chronicle.put_state('hot', (i % 10)::text, $DOC)) FROM generate_series(1, 1000) i" >/dev/null
+done
+deep_chronicle=$(drain "$S/chronicle.sql" 8 "$CHRONICLE_LEFT")
+bench_psql $DB -q -c "INSERT INTO plain_ordered_queue (file_name, payload)
+                        SELECT 'hot.' || i % 10 || '.json', ($DOC)::text FROM generate_series(1, $(( DEEP / 1000 * 1000 ))) i" >/dev/null
+cat >"$S/plain_ordered.sql" <<'SQL'
+WITH c AS (SELECT id FROM plain_ordered_queue q
+            WHERE status = 'pending'
+              AND NOT EXISTS (SELECT FROM plain_ordered_queue e
+                               WHERE e.file_name = q.file_name AND e.id < q.id AND e.status IN ('pending', 'in_flight'))
+            ORDER BY id LIMIT 10 FOR UPDATE SKIP LOCKED),
+     claimed AS (UPDATE plain_ordered_queue q SET status = 'in_flight', lease_token = gen_random_uuid(),
+                        lease_expires_at = now() + interval '1 minute'
+                   FROM c WHERE q.id = c.id RETURNING q.id, q.lease_token)
+SELECT coalesce(array_agg(id), '{}') AS ids, coalesce(array_agg(lease_token), '{}') AS tokens FROM claimed \gset
+UPDATE plain_ordered_queue q SET status = 'done', lease_token = NULL
+  FROM unnest(':ids'::bigint[], ':tokens'::uuid[]) AS a(i, t)
+ WHERE q.id = a.i AND q.lease_token = a.t AND q.status = 'in_flight';
+SQL
+deep_plain=$(drain "$S/plain_ordered.sql" 8 "SELECT count(*) FROM plain_ordered_queue WHERE status <> 'done'")
+bench_psql $DB -q -c "SELECT count(*) FROM chronicle.remove_gist_target('hot')" \
+  -c "SELECT chronicle.prune_export_queue('0 seconds')" >/dev/null
 
 # PgQ: one consumer taking batches, with the ticker driven by the consumer itself.
 bench_psql $DB -q -c "SELECT count(pgq.insert_event('bench', 'export', ($DOC)::text)) FROM generate_series(1, $EXPORTS)" >/dev/null
@@ -147,6 +188,14 @@ cat <<TABLE
 | 1 | ${chronicle[1]} | ${plain[1]} | $(ratio "${chronicle[1]}" "${plain[1]}") | ≥ 1 |
 | 4 | ${chronicle[4]} | ${plain[4]} | $(ratio "${chronicle[4]}" "${plain[4]}") | ≥ 1 |
 | 8 | ${chronicle[8]} | ${plain[8]} | $(ratio "${chronicle[8]}" "${plain[8]}") | ≥ 1 |
+
+Deep backlog: $(( DEEP / 1000 * 1000 )) exports over 10 files in every_version mode (each file's exports leave one at a
+time, in order), 8 consumers:
+
+| queue | exports/s | ratio |
+|---|---:|---:|
+| chronicle queue | $deep_chronicle | $(ratio "$deep_chronicle" "$deep_plain") |
+| plain SKIP LOCKED table, order kept by a per-row NOT EXISTS check in id order | $deep_plain | 1.00 |
 
 PgQ, one consumer (ticker, next_batch, get_batch_events, finish_batch): $pgq_rate events/s. PgQ hands a consumer
 every event since its last batch at once and acknowledges the batch as a whole, with no per-event lease, retry or

@@ -3,7 +3,7 @@
 # for a minute (CHRONICLE_TORTURE_SECONDS), while command executions are recorded, two
 # refreshes loop and eight exporters claim and acknowledge, all at once. Afterwards: zero
 # state invariant violations, every version queued exactly once for export, the queue
-# drained, and the rollups equal to the raw rows.
+# drained in version order per file, and the rollups equal to the raw rows.
 source "$(dirname "$0")/lib.sh"
 DB=chronicle_it_torture
 SECONDS_OF_TORTURE=${CHRONICLE_TORTURE_SECONDS:-60}
@@ -101,6 +101,11 @@ expect_zero $DB "as many exports as versions and deletions" "
   SELECT (SELECT count(*) FROM chronicle.state_versions) + (SELECT count(*) FROM chronicle.state_deletions)
        - (SELECT count(*) FROM chronicle.gist_export_queue)"
 expect_zero $DB "the queue drained, nothing dead" "SELECT pending + in_flight + dead FROM chronicle.export_stats()"
+expect_zero $DB "each file's exports delivered in version order" "
+  SELECT count(*) FROM (
+    SELECT done_at < lag(done_at) OVER (PARTITION BY gist_id, file_name ORDER BY id) AS overtaken
+      FROM chronicle.gist_export_queue) d
+   WHERE overtaken"
 sql $DB "SELECT chronicle.refresh_metrics()" >/dev/null
 expect_zero $DB "rollups equal the raw rows" "
   WITH truth AS (SELECT date_trunc('hour', started_at, 'UTC') AS hour, command_name, count(*) AS executions

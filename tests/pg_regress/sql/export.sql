@@ -121,3 +121,33 @@ SELECT chronicle.export_ack_all((SELECT array_agg(id) FROM batch), (SELECT array
 SELECT status, count(*), min(gist_revision) FROM chronicle.gist_export_queue GROUP BY status;
 SELECT regress.error_of($$SELECT chronicle.export_ack_all('{1, 2}'::bigint[], '{}'::uuid[], 'rev')$$);
 ROLLBACK;
+
+-- A deep backlog on a few files (every_version on hot entities): the front of the queue
+-- is then mostly exports waiting behind their file's head, and claim steps from file to
+-- file instead. Still each claim holds at most one export per file, and draining the
+-- queue sends every file's versions in order, none twice, none skipped.
+BEGIN;
+SELECT * FROM chronicle.set_gist_target('hot', 'cc33dd44', mode => 'every_version');
+SELECT count(chronicle.put_state('hot', 'e' || i % 3, jsonb_build_object('i', i))) FROM generate_series(1, 600) i;
+CREATE TEMP TABLE drained (round integer, file_name text, version integer);
+DO $$
+DECLARE
+  round integer := 0;
+BEGIN
+  LOOP
+    round := round + 1;
+    WITH claimed AS (SELECT * FROM chronicle.export_claim(50)),
+         acked AS (SELECT chronicle.export_ack(id, lease_token, 'rev') FROM claimed)
+    INSERT INTO drained SELECT round, file_name, version FROM claimed, (SELECT count(*) FROM acked) a;
+    EXIT WHEN NOT FOUND OR round > 1000;
+  END LOOP;
+END $$;
+SELECT file_name, count(*) AS versions, min(version), max(version),
+       count(DISTINCT version) = count(*) AS none_twice,
+       bool_and(version = previous + 1) AS in_order
+  FROM (SELECT *, lag(version, 1, 0) OVER (PARTITION BY file_name ORDER BY round) AS previous FROM drained) d
+ GROUP BY file_name ORDER BY file_name;
+SELECT max(per_file) AS most_per_file_in_one_claim
+  FROM (SELECT count(*) AS per_file FROM drained GROUP BY round, file_name) c;
+SELECT count(*) AS left_over FROM chronicle.gist_export_queue WHERE status <> 'done';
+ROLLBACK;

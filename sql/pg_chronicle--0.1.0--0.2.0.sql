@@ -1,0 +1,148 @@
+-- pg_chronicle 0.1.0 -> 0.2.0
+--
+-- export_claim no longer reads the whole backlog when a few files carry it: with
+-- every_version targets on hot entities the front of the queue is all exports waiting
+-- behind their file's oldest one, and a claim read on in id order through all of them
+-- (tens of milliseconds per claim at 30,000 queued, so exporters fell behind). It now
+-- reads a bounded front and then steps from file to file (sql/export_queue.sql says how).
+-- Same signature, same results, same privileges: CREATE OR REPLACE keeps the grants and
+-- the comment. tests/integration/upgrade.sh checks that an updated database has the same
+-- objects and definitions as a fresh 0.2.0 install.
+
+\echo Use "ALTER EXTENSION pg_chronicle UPDATE TO '0.2.0'" to load this file. \quit
+
+CREATE OR REPLACE FUNCTION chronicle.export_claim(batch integer DEFAULT 10, lease interval DEFAULT '1 minute')
+RETURNS TABLE (
+    id bigint, lease_token uuid, attempt integer, gist_id text, file_name text,
+    operation text, payload text, mode text,
+    entity_type text, entity_id text, version integer, checksum text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  claimed integer;
+BEGIN
+  IF batch IS NULL OR batch < 1 OR batch > 10000 THEN
+    RAISE EXCEPTION 'batch must be between 1 and 10000, not %', coalesce(batch::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF lease IS NULL OR lease <= interval '0' THEN
+    RAISE EXCEPTION 'lease must be a positive interval, not %', coalesce(lease::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  -- A file's head is its oldest unfinished export; only heads are claimable. Two ways to
+  -- find them. The front of the queue (in id order) holds the heads when the backlog is
+  -- spread over many files, so look there first: a bounded read of the claimable rows.
+  RETURN QUERY
+  WITH front AS (
+    SELECT q.id
+      FROM chronicle.gist_export_queue q
+     WHERE (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
+       AND q.available_at <= clock_timestamp()
+     ORDER BY q.id
+     LIMIT batch * 4 + 64),
+  candidates AS (
+    SELECT q.id
+      FROM front JOIN chronicle.gist_export_queue q USING (id)
+     WHERE (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
+       AND NOT EXISTS (
+             SELECT FROM chronicle.gist_export_queue earlier
+              WHERE earlier.gist_id = q.gist_id AND earlier.file_name = q.file_name
+                AND earlier.id < q.id AND earlier.status IN ('pending', 'in_flight'))
+     ORDER BY q.id
+     LIMIT batch
+       FOR UPDATE OF q SKIP LOCKED)
+  UPDATE chronicle.gist_export_queue q
+     SET status = 'in_flight', lease_token = gen_random_uuid(),
+         lease_expires_at = clock_timestamp() + lease, attempt = q.attempt + 1
+    FROM candidates c
+   WHERE q.id = c.id
+  RETURNING q.id, q.lease_token, q.attempt, q.gist_id, q.file_name, q.operation, q.payload,
+            q.mode, q.entity_type, q.entity_id, q.version, q.checksum;
+  GET DIAGNOSTICS claimed = ROW_COUNT;
+  IF claimed = batch THEN
+    RETURN;
+  END IF;
+  -- Short: a few files carry a deep backlog (every_version on hot entities), so the front
+  -- is mostly exports waiting behind their file's head, and reading on in id order could
+  -- cost the whole backlog. Step from file to file through gist_export_queue_unfinished
+  -- instead, one index probe per file, until enough heads are claimed. The walk starts at
+  -- the file of a random unfinished export and wraps around, so that files late in name
+  -- order are not starved by early ones that always have a head to send.
+  RETURN QUERY
+  WITH RECURSIVE
+  bounds AS (
+    SELECT min(u.id) AS lo, max(u.id) AS hi
+      FROM chronicle.gist_export_queue u
+     WHERE u.status IN ('pending', 'in_flight')),
+  start AS (
+    SELECT u.gist_id, u.file_name
+      FROM bounds b, chronicle.gist_export_queue u
+     WHERE u.status IN ('pending', 'in_flight')
+       AND u.id >= b.lo + floor(random() * (b.hi - b.lo + 1))::bigint
+     ORDER BY u.id
+     LIMIT 1),
+  -- The files from the start to the end of the name order, then from the beginning up to
+  -- the start: each step is the next file's first unfinished export, its head.
+  from_start AS (
+    (SELECT u.gist_id, u.file_name, u.id
+       FROM start s, chronicle.gist_export_queue u
+      WHERE u.status IN ('pending', 'in_flight')
+        AND (u.gist_id, u.file_name) >= (s.gist_id, s.file_name)
+      ORDER BY u.gist_id, u.file_name, u.id
+      LIMIT 1)
+    UNION ALL
+    SELECT next_file.*
+      FROM from_start h
+     CROSS JOIN LATERAL (
+           SELECT u.gist_id, u.file_name, u.id
+             FROM chronicle.gist_export_queue u
+            WHERE u.status IN ('pending', 'in_flight')
+              AND (u.gist_id, u.file_name) > (h.gist_id, h.file_name)
+            ORDER BY u.gist_id, u.file_name, u.id
+            LIMIT 1) next_file),
+  up_to_start AS (
+    (SELECT u.gist_id, u.file_name, u.id
+       FROM start s, chronicle.gist_export_queue u
+      WHERE u.status IN ('pending', 'in_flight')
+        AND (u.gist_id, u.file_name) < (s.gist_id, s.file_name)
+      ORDER BY u.gist_id, u.file_name, u.id
+      LIMIT 1)
+    UNION ALL
+    SELECT next_file.*
+      FROM up_to_start h
+     CROSS JOIN start s
+     CROSS JOIN LATERAL (
+           SELECT u.gist_id, u.file_name, u.id
+             FROM chronicle.gist_export_queue u
+            WHERE u.status IN ('pending', 'in_flight')
+              AND (u.gist_id, u.file_name) > (h.gist_id, h.file_name)
+              AND (u.gist_id, u.file_name) < (s.gist_id, s.file_name)
+            ORDER BY u.gist_id, u.file_name, u.id
+            LIMIT 1) next_file),
+  -- At most a fixed number of files per claim, so that a claim stays cheap when many
+  -- files have nothing claimable (all in backoff while GitHub is down); the next claim
+  -- starts elsewhere.
+  heads AS (
+    SELECT walk.id
+      FROM (SELECT f.id FROM from_start f
+            UNION ALL
+            SELECT f.id FROM up_to_start f) walk
+     LIMIT (batch - claimed) * 8 + 1000),
+  candidates AS (
+    -- No ORDER BY: the walk is read lazily and stops once the batch is full.
+    SELECT q.id
+      FROM heads h JOIN chronicle.gist_export_queue q ON q.id = h.id
+     WHERE (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
+       AND q.available_at <= clock_timestamp()
+     LIMIT batch - claimed
+       FOR UPDATE OF q SKIP LOCKED)
+  UPDATE chronicle.gist_export_queue q
+     SET status = 'in_flight', lease_token = gen_random_uuid(),
+         lease_expires_at = clock_timestamp() + lease, attempt = q.attempt + 1
+    FROM candidates c
+   WHERE q.id = c.id
+  RETURNING q.id, q.lease_token, q.attempt, q.gist_id, q.file_name, q.operation, q.payload,
+            q.mode, q.entity_type, q.entity_id, q.version, q.checksum;
+END
+$$;

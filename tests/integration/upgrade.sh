@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# ALTER EXTENSION pg_chronicle UPDATE from every earlier release kept in tests/upgrade/:
+# the earlier release is installed and used, then updated. Its data is untouched, the
+# database goes on working, and its extension objects (members, definitions, columns,
+# constraints, indexes, triggers, policies, privileges, comments, dump configuration)
+# are exactly those of a fresh install of the current version.
+source "$(dirname "$0")/lib.sh"
+OLD=chronicle_it_upgrade_old
+NEW=chronicle_it_upgrade_new
+EXTENSION_DIR=$("$PG_CONFIG" --sharedir)/extension
+installed_scripts=()
+trap 'for f in "${installed_scripts[@]}"; do as_root rm -f "$f"; done' EXIT
+
+# The catalog's view of the extension, one line per fact, in a fixed order.
+CATALOG_FINGERPRINT=$(cat <<'SQL'
+WITH ext AS (SELECT oid, extconfig, extcondition FROM pg_extension WHERE extname = 'pg_chronicle'),
+rels AS (SELECT c.oid FROM pg_class c WHERE c.relnamespace = 'chronicle'::regnamespace),
+facts(fact) AS (
+  SELECT 'member ' || pg_describe_object(d.classid, d.objid, d.objsubid)
+    FROM pg_depend d, ext WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
+  UNION ALL
+  SELECT 'dumped ' || array_to_string(ext.extconfig::regclass[], ',') || ' where ' || array_to_string(ext.extcondition, ',') FROM ext
+  UNION ALL
+  SELECT format('function %s: %s owner %s acl %s comment %s', p.oid::regprocedure,
+                md5(CASE WHEN p.prokind = 'a' THEN (SELECT a::text FROM pg_aggregate a WHERE a.aggfnoid = p.oid)
+                         ELSE pg_get_functiondef(p.oid) END),
+                p.proowner::regrole, p.proacl, obj_description(p.oid, 'pg_proc'))
+    FROM pg_proc p WHERE p.pronamespace = 'chronicle'::regnamespace
+  UNION ALL
+  SELECT format('relation %s kind %s acl %s options %s comment %s', c.oid::regclass, c.relkind, c.relacl,
+                c.reloptions, obj_description(c.oid, 'pg_class'))
+    FROM pg_class c WHERE c.oid IN (SELECT oid FROM rels)
+  UNION ALL
+  SELECT format('column %s.%s %s not null %s default %s acl %s comment %s', a.attrelid::regclass, a.attname,
+                format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(ad.adbin, ad.adrelid), a.attacl,
+                col_description(a.attrelid, a.attnum))
+    FROM pg_attribute a LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+   WHERE a.attrelid IN (SELECT oid FROM rels) AND a.attnum > 0 AND NOT a.attisdropped
+  UNION ALL
+  SELECT format('constraint %s on %s: %s', co.conname, co.conrelid::regclass, pg_get_constraintdef(co.oid))
+    FROM pg_constraint co WHERE co.connamespace = 'chronicle'::regnamespace
+  UNION ALL
+  SELECT 'index ' || pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid IN (SELECT oid FROM rels)
+  UNION ALL
+  SELECT 'trigger ' || pg_get_triggerdef(t.oid) FROM pg_trigger t WHERE t.tgrelid IN (SELECT oid FROM rels) AND NOT t.tgisinternal
+  UNION ALL
+  SELECT format('view %s: %s', c.oid::regclass, md5(pg_get_viewdef(c.oid))) FROM pg_class c
+   WHERE c.oid IN (SELECT oid FROM rels) AND c.relkind IN ('v', 'm')
+  UNION ALL
+  SELECT format('policy %s on %s: %s %s to %s using %s check %s', pol.polname, pol.polrelid::regclass, pol.polcmd,
+                pol.polpermissive, pol.polroles::regrole[], pg_get_expr(pol.polqual, pol.polrelid),
+                pg_get_expr(pol.polwithcheck, pol.polrelid))
+    FROM pg_policy pol WHERE pol.polrelid IN (SELECT oid FROM rels)
+  UNION ALL
+  SELECT format('type %s comment %s', t.oid::regtype, obj_description(t.oid, 'pg_type'))
+    FROM pg_type t WHERE t.typnamespace = 'chronicle'::regnamespace
+  UNION ALL
+  SELECT format('schema acl %s comment %s', n.nspacl, obj_description(n.oid, 'pg_namespace'))
+    FROM pg_namespace n WHERE n.nspname = 'chronicle')
+SELECT fact FROM facts ORDER BY fact COLLATE "C";
+SQL
+)
+
+current=$(sql postgres "SELECT default_version FROM pg_available_extensions WHERE name = 'pg_chronicle'")
+fresh_database $NEW
+fresh_catalog=$(sql $NEW "$CATALOG_FINGERPRINT")
+
+releases=("$(dirname "$0")"/../upgrade/pg_chronicle--*.sql)
+[ -e "${releases[0]}" ] || { echo "FAIL: no earlier release in tests/upgrade" >&2; exit 1; }
+for script in "${releases[@]}"; do
+  previous=$(basename "$script" .sql); previous=${previous#pg_chronicle--}
+  log "upgrade: $previous -> $current"
+  as_root install -m 644 "$script" "$EXTENSION_DIR/"
+  installed_scripts+=("$EXTENSION_DIR/$(basename "$script")")
+
+  cluster_psql "$IT_CLUSTER" "$IT_PORT" -d postgres \
+    -c "DROP DATABASE IF EXISTS $OLD WITH (FORCE)" -c "CREATE DATABASE $OLD"
+  sql $OLD "CREATE EXTENSION pg_chronicle VERSION '$previous'" >/dev/null
+  expect_zero $OLD "release $previous installs" \
+    "SELECT count(*) FROM pg_extension WHERE extname = 'pg_chronicle' AND extversion <> '$previous'"
+  load_sample_data $OLD
+  before=$(table_fingerprint $OLD)
+
+  sql $OLD "ALTER EXTENSION pg_chronicle UPDATE" >/dev/null
+  expect_zero $OLD "ALTER EXTENSION pg_chronicle UPDATE reaches $current" \
+    "SELECT count(*) FROM pg_extension WHERE extname = 'pg_chronicle' AND extversion <> '$current'"
+  after=$(table_fingerprint $OLD)
+  if [ "$before" != "$after" ]; then
+    diff <(echo "$before") <(echo "$after") >&2
+    echo "FAIL: data changed by the update from $previous" >&2
+    exit 1
+  fi
+  echo "ok: every chronicle table identical after the update" >&2
+
+  updated_catalog=$(sql $OLD "$CATALOG_FINGERPRINT")
+  if [ "$updated_catalog" != "$fresh_catalog" ]; then
+    diff <(echo "$fresh_catalog") <(echo "$updated_catalog") >&2
+    echo "FAIL: updated from $previous differs from a fresh $current install (< fresh, > updated)" >&2
+    exit 1
+  fi
+  echo "ok: the same $(echo "$fresh_catalog" | wc -l) catalog facts as a fresh install" >&2
+
+  # The updated database goes on: numbering, the queue (with what was claimed before the
+  # update), the refresh.
+  expect_zero $OLD "numbering continues after the update" \
+    "SELECT 21 - chronicle.put_state('config', 'e1', '{\"after\": \"update\"}')"
+  expect_zero $OLD "the queue hands out what was pending before the update" \
+    "SELECT (SELECT pending FROM chronicle.export_stats()) - (SELECT count(*) FROM chronicle.export_claim(100))"
+  sql $OLD "SELECT chronicle.record_command('cmd_0', '{}', NULL, 'success', 1); SELECT chronicle.refresh_metrics()" >/dev/null
+  expect_zero $OLD "a refresh after the update keeps the rollups equal to the raw rows" \
+    "SELECT count(*) FROM chronicle.command_metrics_hourly m WHERE m.executions <> (SELECT count(*) FROM chronicle.command_executions e
+       WHERE e.command_name = m.command_name AND date_trunc('hour', e.started_at, 'UTC') = m.hour)"
+done
