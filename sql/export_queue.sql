@@ -308,6 +308,11 @@ BEGIN
 END
 $$;
 
+-- A target written directly (not through set_gist_target) gets the same template check.
+CREATE TRIGGER gist_targets_check
+    BEFORE INSERT OR UPDATE OF entity_type, filename_template ON chronicle.gist_targets
+    FOR EACH ROW EXECUTE FUNCTION chronicle.gist_targets_check();
+
 CREATE FUNCTION chronicle.remove_gist_target(entity_type text) RETURNS boolean
 LANGUAGE sql VOLATILE STRICT
 BEGIN ATOMIC

@@ -6,8 +6,15 @@
 -- (tens of milliseconds per claim at 30,000 queued, so exporters fell behind). It now
 -- reads a bounded front and then steps from file to file (sql/export_queue.sql says how).
 -- Same signature, same results, same privileges: CREATE OR REPLACE keeps the grants and
--- the comment. tests/integration/upgrade.sh checks that an updated database has the same
--- objects and definitions as a fresh 0.2.0 install.
+-- the comment.
+--
+-- A Gist target written directly into chronicle.gist_targets (not through
+-- set_gist_target) now gets the same file-name template check, by a trigger. Targets
+-- stored before the update are not re-checked; a bad one still makes each write of its
+-- type fail with "stored target: ...", as in 0.1.0, until it is set again.
+--
+-- tests/integration/upgrade.sh checks that an updated database has the same objects,
+-- definitions, privileges and comments as a fresh 0.2.0 install.
 
 \echo Use "ALTER EXTENSION pg_chronicle UPDATE TO '0.2.0'" to load this file. \quit
 
@@ -144,5 +151,36 @@ BEGIN
    WHERE q.id = c.id
   RETURNING q.id, q.lease_token, q.attempt, q.gist_id, q.file_name, q.operation, q.payload,
             q.mode, q.entity_type, q.entity_id, q.version, q.checksum;
+END
+$$;
+
+CREATE FUNCTION chronicle.gist_targets_check() RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'gist_targets_check_wrapper';
+COMMENT ON FUNCTION chronicle.gist_targets_check() IS
+  'Trigger: refuses a Gist target whose file-name template cannot name the entities of its type (22023)';
+
+CREATE TRIGGER gist_targets_check
+    BEFORE INSERT OR UPDATE OF entity_type, filename_template ON chronicle.gist_targets
+    FOR EACH ROW EXECUTE FUNCTION chronicle.gist_targets_check();
+
+-- A fresh install grants every function of the schema to its installer (with the right to
+-- grant it on) and to service_role where that role exists (sql/finalize.sql). Whoever
+-- that was, the other trigger function of 0.1.0 carries exactly those grants: copy them.
+DO $$
+DECLARE
+  item record;
+BEGIN
+  FOR item IN
+    SELECT a.grantee::regrole AS grantee, a.is_grantable
+      FROM pg_catalog.pg_proc p,
+           pg_catalog.aclexplode(p.proacl) WITH ORDINALITY AS a(grantor, grantee, privilege_type, is_grantable, n)
+     WHERE p.oid = 'chronicle.command_executions_lifecycle()'::pg_catalog.regprocedure
+       AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0
+     ORDER BY a.n
+  LOOP
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION chronicle.gist_targets_check() TO %s%s',
+                              item.grantee, CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
 END
 $$;

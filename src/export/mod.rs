@@ -19,5 +19,11 @@ extension_sql_file!("../../sql/export.sql", name = "export_tables", requires = [
 extension_sql_file!(
     "../../sql/export_queue.sql",
     name = "export_queue",
-    requires = ["export_tables", targets::set_gist_target, targets::gist_file_name, import::import_state_version]
+    requires = [
+        "export_tables",
+        targets::set_gist_target,
+        targets::gist_file_name,
+        targets::gist_targets_check,
+        import::import_state_version
+    ]
 );

@@ -1,8 +1,10 @@
 //! Gist targets: which entity types are exported to which Gist, under which file names.
 
 use gist_naming::FileNameTemplate;
+use pgrx::datum::TryFromDatumError;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
+use pgrx::WhoAllocated;
 
 use crate::errors::{raise, require_name};
 use crate::plan_cache::Statement;
@@ -71,11 +73,7 @@ fn set_gist_target(
         );
     }
     let template = filename_template.unwrap_or("{entity_type}.{entity_id}.json");
-    let parsed = FileNameTemplate::parse(template)
-        .unwrap_or_else(|error| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string()));
-    if let Err(error) = parsed.check_entity_type(&entity_type) {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string());
-    }
+    check_template(&entity_type, template);
     let mode = mode.unwrap_or("latest");
     if mode != "latest" && mode != "every_version" {
         raise(
@@ -95,6 +93,40 @@ fn set_gist_target(
         UPSERT.run(client, &[entity_type.as_str().into(), gist_id.as_str().into(), template.into(), mode.into()]);
     });
     TableIterator::once((entity_type, gist_id, template.to_owned(), mode.to_owned(), true))
+}
+
+/// Refuses (22023) a file-name template that cannot name every entity of the type: one
+/// that does not parse, or whose fixed parts and entity type already make a name GitHub
+/// refuses. Only the entity id is left to check at each write.
+fn check_template(entity_type: &str, template: &str) {
+    let parsed = FileNameTemplate::parse(template)
+        .unwrap_or_else(|error| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string()));
+    if let Err(error) = parsed.check_entity_type(entity_type) {
+        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string());
+    }
+}
+
+/// BEFORE INSERT OR UPDATE OF entity_type, filename_template on `chronicle.gist_targets`:
+/// the template check of set_gist_target for a target written directly, so that no
+/// writer can store one that makes every later write of the type fail.
+#[pg_trigger(sql = r#"
+CREATE FUNCTION chronicle.gist_targets_check() RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION chronicle.gist_targets_check() IS
+  'Trigger: refuses a Gist target whose file-name template cannot name the entities of its type (22023)';
+"#)]
+fn gist_targets_check<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TryFromDatumError> {
+    let row = trigger.new().expect("an INSERT or UPDATE row trigger has NEW");
+    // NULLs are the NOT NULL constraints' to refuse.
+    if let (Some(entity_type), Some(template)) =
+        (row.get_by_name::<String>("entity_type")?, row.get_by_name::<String>("filename_template")?)
+    {
+        check_template(&entity_type, &template);
+    }
+    Ok(Some(row))
 }
 
 /// The Gist file name of an entity under its type's target; NULL when the type has no

@@ -11,6 +11,11 @@ SELECT regress.error_of($$SELECT chronicle.set_gist_target('config', 'aa11bb22',
 SELECT regress.error_of($$SELECT chronicle.set_gist_target('a/b', 'aa11bb22')$$);
 SELECT regress.error_of($$SELECT chronicle.set_gist_target('config', 'not a gist!')$$);
 SELECT regress.error_of($$SELECT chronicle.set_gist_target('config', 'aa11bb22', mode => 'sometimes')$$);
+-- So is a target written directly into the table, whoever writes it.
+SELECT regress.error_of($$INSERT INTO chronicle.gist_targets (entity_type, gist_id, filename_template) VALUES ('direct', 'aa11bb22', 'x/{entity_id}')$$);
+SELECT regress.error_of($$UPDATE chronicle.gist_targets SET filename_template = '{entity_type}.json' WHERE entity_type = 'config'$$);
+SELECT regress.error_of($$UPDATE chronicle.gist_targets SET entity_type = 'a/b' WHERE entity_type = 'config'$$);
+SELECT entity_type, filename_template FROM chronicle.gist_targets ORDER BY entity_type;
 SELECT chronicle.gist_file_name('config', 'app'), chronicle.gist_file_name('untracked', 'x') IS NULL AS untracked;
 
 -- An entity id that would make an invalid file name is refused with its write.
