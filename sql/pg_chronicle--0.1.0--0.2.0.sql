@@ -27,6 +27,10 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+  window_rows integer;
+  front_first bigint;
+  front_last bigint;
+  front_rows integer;
   claimed integer;
 BEGIN
   IF batch IS NULL OR batch < 1 OR batch > 10000 THEN
@@ -37,28 +41,37 @@ BEGIN
     RAISE EXCEPTION 'lease must be a positive interval, not %', coalesce(lease::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  window_rows := 2 * batch + 32;
   -- A file's head is its oldest unfinished export; only heads are claimable. Two ways to
   -- find them. The front of the queue (in id order) holds the heads when the backlog is
-  -- spread over many files, so look there first: a bounded read of the claimable rows.
+  -- spread over many files, so look there first: a bounded window of claimable rows.
+  SELECT min(f.id), max(f.id), count(*)
+    INTO front_first, front_last, front_rows
+    FROM (SELECT q.id
+            FROM chronicle.gist_export_queue q
+           WHERE (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
+             AND q.available_at <= clock_timestamp()
+           ORDER BY q.id
+           LIMIT window_rows) f;
+  IF front_rows = 0 THEN
+    RETURN;
+  END IF;
+  -- The same index, read again from the window's first row (not through the rows
+  -- delivered but not yet vacuumed before it), stops after the batch.
   RETURN QUERY
-  WITH front AS (
+  WITH candidates AS (
     SELECT q.id
       FROM chronicle.gist_export_queue q
-     WHERE (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
+     WHERE q.id BETWEEN front_first AND front_last
+       AND (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
        AND q.available_at <= clock_timestamp()
-     ORDER BY q.id
-     LIMIT batch * 4 + 64),
-  candidates AS (
-    SELECT q.id
-      FROM front JOIN chronicle.gist_export_queue q USING (id)
-     WHERE (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
        AND NOT EXISTS (
              SELECT FROM chronicle.gist_export_queue earlier
               WHERE earlier.gist_id = q.gist_id AND earlier.file_name = q.file_name
                 AND earlier.id < q.id AND earlier.status IN ('pending', 'in_flight'))
      ORDER BY q.id
      LIMIT batch
-       FOR UPDATE OF q SKIP LOCKED)
+       FOR UPDATE SKIP LOCKED)
   UPDATE chronicle.gist_export_queue q
      SET status = 'in_flight', lease_token = gen_random_uuid(),
          lease_expires_at = clock_timestamp() + lease, attempt = q.attempt + 1
@@ -67,7 +80,8 @@ BEGIN
   RETURNING q.id, q.lease_token, q.attempt, q.gist_id, q.file_name, q.operation, q.payload,
             q.mode, q.entity_type, q.entity_id, q.version, q.checksum;
   GET DIAGNOSTICS claimed = ROW_COUNT;
-  IF claimed = batch THEN
+  -- A window that was not full held every claimable row: nothing more to find.
+  IF claimed = batch OR front_rows < window_rows THEN
     RETURN;
   END IF;
   -- Short: a few files carry a deep backlog (every_version on hot entities), so the front
