@@ -8,6 +8,11 @@
 -- Same signature, same results, same privileges: CREATE OR REPLACE keeps the grants and
 -- the comment.
 --
+-- Claim, ack, ack_all, fail and release no longer follow the queue's statistics, which
+-- are often stale (a queue analyzed while empty, then given 50,000 exports, was read
+-- whole for every candidate and every acknowledged row): they run with the planner held
+-- to index scans in index order joined by nested loops.
+--
 -- A Gist target written directly into chronicle.gist_targets (not through
 -- set_gist_target) now gets the same file-name template check, by a trigger. Targets
 -- stored before the update are not re-checked; a bad one still makes each write of its
@@ -25,6 +30,11 @@ RETURNS TABLE (
     entity_type text, entity_id text, version integer, checksum text)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_sort = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 AS $$
 DECLARE
   window_rows integer;
@@ -165,6 +175,113 @@ BEGIN
    WHERE q.id = c.id
   RETURNING q.id, q.lease_token, q.attempt, q.gist_id, q.file_name, q.operation, q.payload,
             q.mode, q.entity_type, q.entity_id, q.version, q.checksum;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION chronicle.export_ack(id bigint, lease_token uuid, gist_revision text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_sort = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+BEGIN
+  UPDATE chronicle.gist_export_queue q
+     SET status = 'done', done_at = clock_timestamp(), gist_revision = export_ack.gist_revision,
+         lease_token = NULL, lease_expires_at = NULL, last_error = NULL
+   WHERE q.id = export_ack.id AND q.lease_token = export_ack.lease_token AND q.status = 'in_flight';
+  IF NOT FOUND THEN
+    PERFORM chronicle.export_stale_lease(export_ack.id);
+  END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION chronicle.export_ack_all(ids bigint[], lease_tokens uuid[], gist_revision text) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_sort = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+DECLARE
+  acked bigint[];
+  stale bigint;
+BEGIN
+  IF cardinality(ids) IS DISTINCT FROM cardinality(lease_tokens) THEN
+    RAISE EXCEPTION 'ids and lease_tokens must be arrays of the same length'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  WITH done AS (
+    UPDATE chronicle.gist_export_queue q
+       SET status = 'done', done_at = clock_timestamp(), gist_revision = export_ack_all.gist_revision,
+           lease_token = NULL, lease_expires_at = NULL, last_error = NULL
+      FROM unnest(ids, lease_tokens) AS a(id, lease_token)
+     WHERE q.id = a.id AND q.lease_token = a.lease_token AND q.status = 'in_flight'
+    RETURNING q.id)
+  SELECT coalesce(array_agg(done.id), '{}') INTO acked FROM done;
+  SELECT min(i) INTO stale FROM unnest(ids) AS i WHERE i <> ALL (acked);
+  IF stale IS NOT NULL THEN
+    PERFORM chronicle.export_stale_lease(stale);
+  END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION chronicle.export_fail(id bigint, lease_token uuid, error text, retry_after interval DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_sort = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+DECLARE
+  -- The setting exists once the extension's library is loaded; an exporter's session may
+  -- only have called SQL functions, so fall back to the setting's default.
+  max_attempts integer := coalesce(nullif(current_setting('chronicle.export_max_attempts', true), '')::integer, 10);
+BEGIN
+  IF retry_after < interval '0' THEN
+    RAISE EXCEPTION 'retry_after must not be negative, not %', retry_after
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  UPDATE chronicle.gist_export_queue q
+     SET status = CASE WHEN q.attempt >= max_attempts THEN 'dead' ELSE 'pending' END,
+         available_at = clock_timestamp() + coalesce(
+             retry_after,
+             least(interval '1 hour', interval '2 seconds' * power(2, least(q.attempt - 1, 20)))
+               * (0.5 + random())),
+         last_error = export_fail.error, lease_token = NULL, lease_expires_at = NULL
+   WHERE q.id = export_fail.id AND q.lease_token = export_fail.lease_token AND q.status = 'in_flight';
+  IF NOT FOUND THEN
+    PERFORM chronicle.export_stale_lease(export_fail.id);
+  END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION chronicle.export_release(id bigint, lease_token uuid, retry_after interval DEFAULT '0 seconds')
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_sort = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+BEGIN
+  UPDATE chronicle.gist_export_queue q
+     SET status = 'pending', attempt = greatest(q.attempt - 1, 0),
+         available_at = clock_timestamp() + greatest(coalesce(export_release.retry_after, interval '0'), interval '0'),
+         lease_token = NULL, lease_expires_at = NULL
+   WHERE q.id = export_release.id AND q.lease_token = export_release.lease_token AND q.status = 'in_flight';
+  IF NOT FOUND THEN
+    PERFORM chronicle.export_stale_lease(export_release.id);
+  END IF;
 END
 $$;
 
