@@ -42,6 +42,11 @@ DECLARE
   front_last bigint;
   front_rows integer;
   claimed integer;
+  unfinished_first bigint;
+  unfinished_last bigint;
+  start_id bigint;
+  start_gist_id text;
+  start_file_name text;
 BEGIN
   IF batch IS NULL OR batch < 1 OR batch > 10000 THEN
     RAISE EXCEPTION 'batch must be between 1 and 10000, not %', coalesce(batch::text, 'NULL')
@@ -100,26 +105,29 @@ BEGIN
   -- instead, one index probe per file, until enough heads are claimed. The walk starts at
   -- the file of a random unfinished export and wraps around, so that files late in name
   -- order are not starved by early ones that always have a head to send.
+  SELECT min(u.id), max(u.id) INTO unfinished_first, unfinished_last
+    FROM chronicle.gist_export_queue u
+   WHERE u.status IN ('pending', 'in_flight');
+  -- The start is kept in variables, not computed in the queries, so that the planner
+  -- sees each comparison against a known value and reads the index from there.
+  start_id := unfinished_first + floor(random() * (unfinished_last - unfinished_first + 1))::bigint;
+  SELECT u.gist_id, u.file_name INTO start_gist_id, start_file_name
+    FROM chronicle.gist_export_queue u
+   WHERE u.status IN ('pending', 'in_flight') AND u.id >= start_id
+   ORDER BY u.id
+   LIMIT 1;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
   RETURN QUERY
   WITH RECURSIVE
-  bounds AS (
-    SELECT min(u.id) AS lo, max(u.id) AS hi
-      FROM chronicle.gist_export_queue u
-     WHERE u.status IN ('pending', 'in_flight')),
-  start AS (
-    SELECT u.gist_id, u.file_name
-      FROM bounds b, chronicle.gist_export_queue u
-     WHERE u.status IN ('pending', 'in_flight')
-       AND u.id >= b.lo + floor(random() * (b.hi - b.lo + 1))::bigint
-     ORDER BY u.id
-     LIMIT 1),
   -- The files from the start to the end of the name order, then from the beginning up to
   -- the start: each step is the next file's first unfinished export, its head.
   from_start AS (
     (SELECT u.gist_id, u.file_name, u.id
-       FROM start s, chronicle.gist_export_queue u
+       FROM chronicle.gist_export_queue u
       WHERE u.status IN ('pending', 'in_flight')
-        AND (u.gist_id, u.file_name) >= (s.gist_id, s.file_name)
+        AND (u.gist_id, u.file_name) >= (start_gist_id, start_file_name)
       ORDER BY u.gist_id, u.file_name, u.id
       LIMIT 1)
     UNION ALL
@@ -134,21 +142,20 @@ BEGIN
             LIMIT 1) next_file),
   up_to_start AS (
     (SELECT u.gist_id, u.file_name, u.id
-       FROM start s, chronicle.gist_export_queue u
+       FROM chronicle.gist_export_queue u
       WHERE u.status IN ('pending', 'in_flight')
-        AND (u.gist_id, u.file_name) < (s.gist_id, s.file_name)
+        AND (u.gist_id, u.file_name) < (start_gist_id, start_file_name)
       ORDER BY u.gist_id, u.file_name, u.id
       LIMIT 1)
     UNION ALL
     SELECT next_file.*
       FROM up_to_start h
-     CROSS JOIN start s
      CROSS JOIN LATERAL (
            SELECT u.gist_id, u.file_name, u.id
              FROM chronicle.gist_export_queue u
             WHERE u.status IN ('pending', 'in_flight')
               AND (u.gist_id, u.file_name) > (h.gist_id, h.file_name)
-              AND (u.gist_id, u.file_name) < (s.gist_id, s.file_name)
+              AND (u.gist_id, u.file_name) < (start_gist_id, start_file_name)
             ORDER BY u.gist_id, u.file_name, u.id
             LIMIT 1) next_file),
   -- At most a fixed number of files per claim, so that a claim stays cheap when many
