@@ -4,22 +4,23 @@
 -- acknowledged exactly once by the exporter holding its current lease. Leases and
 -- backoffs are timed with clock_timestamp(), not the transaction's start.
 --
+-- Only a file's head (its oldest unfinished export) is ever pending or in flight; the
+-- exports behind it wait (see chronicle.gist_export_queue). So a claim is the textbook
+-- SKIP LOCKED claim over the heads, and whoever finishes a head (ack, or a failure that
+-- makes it dead) makes the file's next waiting export its head, in a statement of its
+-- own: an export enqueued behind the head while the head was being finished is visible
+-- to that statement, because the enqueuer held the head's row lock until it committed.
+--
 -- Claim, ack, fail and release run with the planner held to index scans in index order
 -- joined by nested loops (the SET enable_* lines). Their plans must not follow the
 -- queue's statistics, which are often stale: the queue empties and fills in bursts.
 -- Analyzed while empty and then given 50,000 exports, the planner took the queue for one
--- row and read all of it for every candidate of a claim and every row of an ack (10 to
--- 100 ms each, measured) until the next autoanalyze. For the same reason ack, fail and
--- release find their rows by id and lease token alone: a row carries a lease token only
--- while in flight (claim sets it; ack, fail and release clear it), so the token is the
--- status check, and a condition on status would let the planner, misled by the
--- statistics of an empty queue, prefer reading a whole partial index to the primary key.
-
--- Claimable: pending (or claimed under a lease that expired), due, and the oldest
--- unfinished export of its file, so a file's exports leave in version order, one at a time.
-CREATE INDEX gist_export_queue_claimable
-    ON chronicle.gist_export_queue (id)
-    WHERE status IN ('pending', 'in_flight');
+-- row and read all of it for every claim and every row of an ack (10 to 100 ms each,
+-- measured) until the next autoanalyze. For the same reason ack, fail and release find
+-- their rows by id and lease token alone: a row carries a lease token only while in
+-- flight (claim sets it; ack, fail and release clear it), so the token is the status
+-- check, and a condition on status would let the planner, misled by the statistics of an
+-- empty queue, prefer reading a whole partial index to the primary key.
 
 CREATE FUNCTION chronicle.export_claim(batch integer DEFAULT 10, lease interval DEFAULT '1 minute')
 RETURNS TABLE (
@@ -34,17 +35,6 @@ SET enable_sort = off
 SET enable_hashjoin = off
 SET enable_mergejoin = off
 AS $$
-DECLARE
-  window_rows integer;
-  front_first bigint;
-  front_last bigint;
-  front_rows integer;
-  claimed integer;
-  unfinished_first bigint;
-  unfinished_last bigint;
-  start_id bigint;
-  start_gist_id text;
-  start_file_name text;
 BEGIN
   IF batch IS NULL OR batch < 1 OR batch > 10000 THEN
     RAISE EXCEPTION 'batch must be between 1 and 10000, not %', coalesce(batch::text, 'NULL')
@@ -54,39 +44,13 @@ BEGIN
     RAISE EXCEPTION 'lease must be a positive interval, not %', coalesce(lease::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  window_rows := 2 * batch + 32;
-  -- A file's head is its oldest unfinished export; only heads are claimable. Two ways to
-  -- find them. The front of the queue (in id order) holds the heads when the backlog is
-  -- spread over many files, so look there first: a bounded window of claimable rows.
-  SELECT min(f.id), max(f.id), count(*)
-    INTO front_first, front_last, front_rows
-    FROM (SELECT q.id
-            FROM chronicle.gist_export_queue q
-           WHERE (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
-             AND q.available_at <= clock_timestamp()
-           ORDER BY q.id
-           LIMIT window_rows) f;
-  IF front_rows = 0 THEN
-    RETURN;
-  END IF;
-  -- The same index, read again from the window's first row (not through the rows
-  -- delivered but not yet vacuumed before it), stops after the batch.
   RETURN QUERY
   WITH candidates AS (
     SELECT q.id
       FROM chronicle.gist_export_queue q
-     WHERE q.id BETWEEN front_first AND front_last
+     WHERE q.stage = 'head'
        AND (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
        AND q.available_at <= clock_timestamp()
-       -- The oldest unfinished export of its file. A scalar subquery stays one index
-       -- probe per candidate; a NOT EXISTS became an anti-join that, planned from the
-       -- statistics of an empty queue, read the whole index for every candidate.
-       AND q.id = (SELECT oldest.id
-                     FROM chronicle.gist_export_queue oldest
-                    WHERE oldest.gist_id = q.gist_id AND oldest.file_name = q.file_name
-                      AND oldest.status IN ('pending', 'in_flight')
-                    ORDER BY oldest.id
-                    LIMIT 1)
      ORDER BY q.id
      LIMIT batch
        FOR UPDATE SKIP LOCKED)
@@ -97,94 +61,32 @@ BEGIN
    WHERE q.id = c.id
   RETURNING q.id, q.lease_token, q.attempt, q.gist_id, q.file_name, q.operation, q.payload,
             q.mode, q.entity_type, q.entity_id, q.version, q.checksum;
-  GET DIAGNOSTICS claimed = ROW_COUNT;
-  -- A window that was not full held every claimable row: nothing more to find.
-  IF claimed = batch OR front_rows < window_rows THEN
-    RETURN;
-  END IF;
-  -- Short: a few files carry a deep backlog (every_version on hot entities), so the front
-  -- is mostly exports waiting behind their file's head, and reading on in id order could
-  -- cost the whole backlog. Step from file to file through gist_export_queue_unfinished
-  -- instead, one index probe per file, until enough heads are claimed. The walk starts at
-  -- the file of a random unfinished export and wraps around, so that files late in name
-  -- order are not starved by early ones that always have a head to send.
-  SELECT min(u.id), max(u.id) INTO unfinished_first, unfinished_last
-    FROM chronicle.gist_export_queue u
-   WHERE u.status IN ('pending', 'in_flight');
-  -- The start is kept in variables, not computed in the queries, so that the planner
-  -- sees each comparison against a known value and reads the index from there.
-  start_id := unfinished_first + floor(random() * (unfinished_last - unfinished_first + 1))::bigint;
-  SELECT u.gist_id, u.file_name INTO start_gist_id, start_file_name
-    FROM chronicle.gist_export_queue u
-   WHERE u.status IN ('pending', 'in_flight') AND u.id >= start_id
-   ORDER BY u.id
-   LIMIT 1;
-  IF NOT FOUND THEN
-    RETURN;
-  END IF;
-  RETURN QUERY
-  WITH RECURSIVE
-  -- The files from the start to the end of the name order, then from the beginning up to
-  -- the start: each step is the next file's first unfinished export, its head.
-  from_start AS (
-    (SELECT u.gist_id, u.file_name, u.id
-       FROM chronicle.gist_export_queue u
-      WHERE u.status IN ('pending', 'in_flight')
-        AND (u.gist_id, u.file_name) >= (start_gist_id, start_file_name)
-      ORDER BY u.gist_id, u.file_name, u.id
-      LIMIT 1)
-    UNION ALL
-    SELECT next_file.*
-      FROM from_start h
-     CROSS JOIN LATERAL (
-           SELECT u.gist_id, u.file_name, u.id
-             FROM chronicle.gist_export_queue u
-            WHERE u.status IN ('pending', 'in_flight')
-              AND (u.gist_id, u.file_name) > (h.gist_id, h.file_name)
-            ORDER BY u.gist_id, u.file_name, u.id
-            LIMIT 1) next_file),
-  up_to_start AS (
-    (SELECT u.gist_id, u.file_name, u.id
-       FROM chronicle.gist_export_queue u
-      WHERE u.status IN ('pending', 'in_flight')
-        AND (u.gist_id, u.file_name) < (start_gist_id, start_file_name)
-      ORDER BY u.gist_id, u.file_name, u.id
-      LIMIT 1)
-    UNION ALL
-    SELECT next_file.*
-      FROM up_to_start h
-     CROSS JOIN LATERAL (
-           SELECT u.gist_id, u.file_name, u.id
-             FROM chronicle.gist_export_queue u
-            WHERE u.status IN ('pending', 'in_flight')
-              AND (u.gist_id, u.file_name) > (h.gist_id, h.file_name)
-              AND (u.gist_id, u.file_name) < (start_gist_id, start_file_name)
-            ORDER BY u.gist_id, u.file_name, u.id
-            LIMIT 1) next_file),
-  -- At most a fixed number of files per claim, so that a claim stays cheap when many
-  -- files have nothing claimable (all in backoff while GitHub is down); the next claim
-  -- starts elsewhere.
-  heads AS (
-    SELECT walk.id
-      FROM (SELECT f.id FROM from_start f
-            UNION ALL
-            SELECT f.id FROM up_to_start f) walk
-     LIMIT (batch - claimed) * 8 + 1000),
-  candidates AS (
-    -- No ORDER BY: the walk is read lazily and stops once the batch is full.
-    SELECT q.id
-      FROM heads h JOIN chronicle.gist_export_queue q ON q.id = h.id
-     WHERE (q.status = 'pending' OR (q.status = 'in_flight' AND q.lease_expires_at <= clock_timestamp()))
-       AND q.available_at <= clock_timestamp()
-     LIMIT batch - claimed
-       FOR UPDATE OF q SKIP LOCKED)
+END
+$$;
+
+-- The files whose head was just finished (done or dead): each one's next waiting export
+-- becomes its head. Called by the finishing function after the statement that finished
+-- the heads, so that it sees every export enqueued behind them.
+CREATE FUNCTION chronicle.export_advance(gist_ids text[], file_names text[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_sort = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+BEGIN
   UPDATE chronicle.gist_export_queue q
-     SET status = 'in_flight', lease_token = gen_random_uuid(),
-         lease_expires_at = clock_timestamp() + lease, attempt = q.attempt + 1
-    FROM candidates c
-   WHERE q.id = c.id
-  RETURNING q.id, q.lease_token, q.attempt, q.gist_id, q.file_name, q.operation, q.payload,
-            q.mode, q.entity_type, q.entity_id, q.version, q.checksum;
+     SET status = 'pending'
+    FROM unnest(gist_ids, file_names) AS f(gist_id, file_name)
+   CROSS JOIN LATERAL (
+         SELECT w.id
+           FROM chronicle.gist_export_queue w
+          WHERE w.gist_id = f.gist_id AND w.file_name = f.file_name AND w.stage = 'waiting'
+          ORDER BY w.id
+          LIMIT 1) next_head
+   WHERE q.id = next_head.id;
 END
 $$;
 
@@ -210,14 +112,19 @@ SET enable_sort = off
 SET enable_hashjoin = off
 SET enable_mergejoin = off
 AS $$
+DECLARE
+  acked_gist_id text;
+  acked_file_name text;
 BEGIN
   UPDATE chronicle.gist_export_queue q
      SET status = 'done', done_at = clock_timestamp(), gist_revision = export_ack.gist_revision,
          lease_token = NULL, lease_expires_at = NULL, last_error = NULL
-   WHERE q.id = export_ack.id AND q.lease_token = export_ack.lease_token;
+   WHERE q.id = export_ack.id AND q.lease_token = export_ack.lease_token
+  RETURNING q.gist_id, q.file_name INTO acked_gist_id, acked_file_name;
   IF NOT FOUND THEN
     PERFORM chronicle.export_stale_lease(export_ack.id);
   END IF;
+  PERFORM chronicle.export_advance(ARRAY[acked_gist_id], ARRAY[acked_file_name]);
 END
 $$;
 
@@ -235,6 +142,8 @@ SET enable_mergejoin = off
 AS $$
 DECLARE
   acked bigint[];
+  acked_gist_ids text[];
+  acked_file_names text[];
   stale bigint;
 BEGIN
   IF cardinality(ids) IS DISTINCT FROM cardinality(lease_tokens) THEN
@@ -246,12 +155,15 @@ BEGIN
        SET status = 'done', done_at = clock_timestamp(), gist_revision = export_ack_all.gist_revision,
            lease_token = NULL, lease_expires_at = NULL, last_error = NULL
      WHERE q.id = ANY (ids) AND q.lease_token = lease_tokens[array_position(ids, q.id)]
-    RETURNING q.id)
-  SELECT coalesce(array_agg(done.id), '{}') INTO acked FROM done;
+    RETURNING q.id, q.gist_id, q.file_name)
+  SELECT coalesce(array_agg(done.id), '{}'), array_agg(done.gist_id), array_agg(done.file_name)
+    INTO acked, acked_gist_ids, acked_file_names
+    FROM done;
   SELECT min(i) INTO stale FROM unnest(ids) AS i WHERE i <> ALL (acked);
   IF stale IS NOT NULL THEN
     PERFORM chronicle.export_stale_lease(stale);
   END IF;
+  PERFORM chronicle.export_advance(acked_gist_ids, acked_file_names);
 END
 $$;
 
@@ -271,6 +183,9 @@ DECLARE
   -- The setting exists once the extension's library is loaded; an exporter's session may
   -- only have called SQL functions, so fall back to the setting's default.
   max_attempts integer := coalesce(nullif(current_setting('chronicle.export_max_attempts', true), '')::integer, 10);
+  new_status text;
+  failed_gist_id text;
+  failed_file_name text;
 BEGIN
   IF retry_after < interval '0' THEN
     RAISE EXCEPTION 'retry_after must not be negative, not %', retry_after
@@ -283,9 +198,14 @@ BEGIN
              least(interval '1 hour', interval '2 seconds' * power(2, least(q.attempt - 1, 20)))
                * (0.5 + random())),
          last_error = export_fail.error, lease_token = NULL, lease_expires_at = NULL
-   WHERE q.id = export_fail.id AND q.lease_token = export_fail.lease_token;
+   WHERE q.id = export_fail.id AND q.lease_token = export_fail.lease_token
+  RETURNING q.status, q.gist_id, q.file_name INTO new_status, failed_gist_id, failed_file_name;
   IF NOT FOUND THEN
     PERFORM chronicle.export_stale_lease(export_fail.id);
+  END IF;
+  -- A dead export no longer holds its file back.
+  IF new_status = 'dead' THEN
+    PERFORM chronicle.export_advance(ARRAY[failed_gist_id], ARRAY[failed_file_name]);
   END IF;
 END
 $$;
@@ -314,9 +234,11 @@ BEGIN
 END
 $$;
 
--- Dead rows back to pending with fresh attempts. In latest mode a dead row that a newer
--- export of its file has superseded is closed instead: sending it now would put old
--- content over newer.
+-- Dead rows back to the queue with fresh attempts, each behind its file's head if the file
+-- has one. In latest mode a dead row that a newer export of its file has superseded is
+-- closed instead: sending it now would put old content over newer. The queue is locked
+-- against writes meanwhile (enqueueing, claims and acks wait), so that a file cannot gain
+-- a head between the check for one and the promotion of its redriven export.
 CREATE FUNCTION chronicle.export_redrive() RETURNS bigint
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -324,15 +246,26 @@ AS $$
 DECLARE
   redriven bigint;
 BEGIN
+  LOCK TABLE chronicle.gist_export_queue IN SHARE ROW EXCLUSIVE MODE;
   UPDATE chronicle.gist_export_queue q
      SET status = 'done', done_at = clock_timestamp(), last_error = 'superseded by a newer export: ' || q.last_error
    WHERE q.status = 'dead' AND q.mode = 'latest'
      AND EXISTS (SELECT FROM chronicle.gist_export_queue newer
                   WHERE newer.gist_id = q.gist_id AND newer.file_name = q.file_name AND newer.id > q.id);
   UPDATE chronicle.gist_export_queue q
-     SET status = 'pending', attempt = 0, available_at = clock_timestamp()
+     SET status = 'waiting', attempt = 0, available_at = clock_timestamp()
    WHERE q.status = 'dead';
   GET DIAGNOSTICS redriven = ROW_COUNT;
+  -- Every file without a head: its oldest waiting export becomes the head.
+  UPDATE chronicle.gist_export_queue q
+     SET status = 'pending'
+    FROM (SELECT DISTINCT ON (w.gist_id, w.file_name) w.id
+            FROM chronicle.gist_export_queue w
+           WHERE w.stage = 'waiting'
+             AND NOT EXISTS (SELECT FROM chronicle.gist_export_queue h
+                              WHERE h.gist_id = w.gist_id AND h.file_name = w.file_name AND h.stage = 'head')
+           ORDER BY w.gist_id, w.file_name, w.id) next_head
+   WHERE q.id = next_head.id;
   IF redriven > 0 THEN
     PERFORM pg_notify('chronicle_export', '');
   END IF;
@@ -344,11 +277,11 @@ CREATE FUNCTION chronicle.export_stats()
 RETURNS TABLE (pending bigint, in_flight bigint, done bigint, dead bigint, oldest_pending_age interval)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT count(*) FILTER (WHERE q.status = 'pending'),
+  SELECT count(*) FILTER (WHERE q.status IN ('waiting', 'pending')),
          count(*) FILTER (WHERE q.status = 'in_flight'),
          count(*) FILTER (WHERE q.status = 'done'),
          count(*) FILTER (WHERE q.status = 'dead'),
-         now() - min(q.enqueued_at) FILTER (WHERE q.status = 'pending')
+         now() - min(q.enqueued_at) FILTER (WHERE q.status IN ('waiting', 'pending'))
     FROM chronicle.gist_export_queue q;
 END;
 
@@ -363,7 +296,8 @@ BEGIN
     RAISE EXCEPTION 'older_than must be a non-negative interval, not %', coalesce(older_than::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  DELETE FROM chronicle.gist_export_queue q WHERE q.status = 'done' AND q.done_at < clock_timestamp() - older_than;
+  DELETE FROM chronicle.gist_export_queue q
+   WHERE q.stage = 'finished' AND q.status = 'done' AND q.done_at < clock_timestamp() - older_than;
   GET DIAGNOSTICS pruned = ROW_COUNT;
   RETURN pruned;
 END
@@ -388,7 +322,9 @@ COMMENT ON FUNCTION chronicle.gist_file_name(text, text) IS
 COMMENT ON FUNCTION chronicle.import_state_version(text, text, jsonb, timestamptz, text, text, text) IS
   'Appends a Gist file revision as a version with the revision''s time as valid_from (later than the entity''s last change); NULL if that revision was already imported';
 COMMENT ON FUNCTION chronicle.export_claim(integer, interval) IS
-  'Claims up to batch exports under a lease (FOR UPDATE SKIP LOCKED): the oldest unfinished export of each file, in version order';
+  'Claims up to batch exports under a lease (FOR UPDATE SKIP LOCKED): files'' heads (their oldest unfinished exports), oldest first';
+COMMENT ON FUNCTION chronicle.export_advance(text[], text[]) IS
+  'Makes the next waiting export of each given file its head; called after a file''s head is done or dead';
 COMMENT ON FUNCTION chronicle.export_stale_lease(bigint) IS 'Raises the error for an export not under the presented lease (SQLSTATE 55000)';
 COMMENT ON FUNCTION chronicle.export_ack(bigint, uuid, text) IS
   'Marks a claimed export delivered, with the Gist revision that carries it; a stale or wrong lease token is refused (55000)';
@@ -399,6 +335,6 @@ COMMENT ON FUNCTION chronicle.export_fail(bigint, uuid, text, interval) IS
 COMMENT ON FUNCTION chronicle.export_release(bigint, uuid, interval) IS
   'Gives a claimed export back untried (exporter stopping, rate limit): pending again after retry_after, the attempt not counted';
 COMMENT ON FUNCTION chronicle.export_redrive() IS
-  'Puts dead exports back to pending (closing those a newer export of the same file superseded, in latest mode); returns how many';
-COMMENT ON FUNCTION chronicle.export_stats() IS 'Queue counts by status and the age of the oldest pending export';
+  'Puts dead exports back in the queue, each behind its file''s head (closing those a newer export of the same file superseded, in latest mode); returns how many';
+COMMENT ON FUNCTION chronicle.export_stats() IS 'Queue counts by status (pending counts the waiting too) and the age of the oldest pending export';
 COMMENT ON FUNCTION chronicle.prune_export_queue(interval) IS 'Deletes exports delivered longer ago than older_than; returns how many';

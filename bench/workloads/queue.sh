@@ -94,7 +94,11 @@ declare -A chronicle plain
 for clients in 1 4 8; do
   enqueue_chronicle; chronicle[$clients]=$(drain "$S/chronicle.sql" $clients "$CHRONICLE_LEFT")
   enqueue_plain; plain[$clients]=$(drain "$S/plain.sql" $clients "$PLAIN_LEFT")
-  bench_psql $DB -q -c "SELECT chronicle.prune_export_queue('0 seconds')" -c "TRUNCATE plain_queue" >/dev/null
+  # Each round starts clean: the plain table is truncated, the queue pruned and vacuumed
+  # (what autovacuum does within a minute), so that a round does not inherit the dead
+  # rows of the one before.
+  bench_psql $DB -q -c "SELECT chronicle.prune_export_queue('0 seconds')" -c "VACUUM chronicle.gist_export_queue" \
+    -c "TRUNCATE plain_queue" >/dev/null
 done
 
 # Deep backlog: DEEP exports over 10 files in every_version mode, 8 consumers for 20 s.

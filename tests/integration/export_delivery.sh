@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # At-least-once delivery of the Gist export queue, with real concurrent clients:
-# writers keep writing while three kinds of consumers work the queue at once — ones that
-# ack, ones that "crash" after claiming (never ack; their leases expire), and ones that
-# ack too late (after their lease was claimed again). Afterwards every committed version
+# writers keep writing while four kinds of consumers work the queue at once — ones that
+# ack, ones that ack at REPEATABLE READ (a snapshot that cannot see exports enqueued
+# behind the head they finish; they must fail to serialize and retry rather than strand
+# those exports), ones that "crash" after claiming (never ack; their leases expire), and
+# ones that ack too late (after their lease was claimed again). Afterwards every committed version
 # (every_version mode) or the last version of every file (latest mode) must have been
 # acknowledged, and every export acknowledged exactly once.
 source "$(dirname "$0")/lib.sh"
@@ -13,7 +15,7 @@ trap 'rm -rf "$S"' EXIT
 fresh_database $DB
 sql $DB "SELECT count(*) FROM chronicle.set_gist_target('cfg', 'aaaa1111', mode => 'latest');
          SELECT count(*) FROM chronicle.set_gist_target('log', 'bbbb2222', mode => 'every_version');
-         CREATE TABLE acked (id bigint, entity_type text, entity_id text, version int, ok boolean);" >/dev/null
+         CREATE TABLE acked (seq bigserial, id bigint, entity_type text, entity_id text, version int, ok boolean);" >/dev/null
 
 cat >"$S/write.sql" <<'SQL'
 \set e random(1, 20)
@@ -25,18 +27,24 @@ claim='SELECT coalesce((array_agg(id))[1], 0) AS id, coalesce((array_agg(lease_t
   FROM chronicle.export_claim(1, '"'300 milliseconds'"')'
 ack='DO $$ BEGIN
   PERFORM chronicle.export_ack(:id, '"':token'"'::uuid, '"'rev'"');
-  INSERT INTO acked SELECT q.id, q.entity_type, q.entity_id, q.version, true FROM chronicle.gist_export_queue q WHERE q.id = :id;
+  INSERT INTO acked (id, entity_type, entity_id, version, ok) SELECT q.id, q.entity_type, q.entity_id, q.version, true FROM chronicle.gist_export_queue q WHERE q.id = :id;
 EXCEPTION WHEN object_not_in_prerequisite_state THEN
-  INSERT INTO acked VALUES (:id, NULL, NULL, NULL, false);
+  INSERT INTO acked (id, ok) VALUES (:id, false);
 END $$;'
 printf '%s \\gset\n\\if :id > 0\n%s\n\\endif\n' "$claim" "$ack" >"$S/consume.sql"
+# The REPEATABLE READ acker takes its snapshot, then acks 20 ms later, as an exporter that
+# reads something first: writers have time to queue exports behind the head it finishes.
+printf '%s \\gset\n\\if :id > 0\nBEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT pg_sleep(0.02);\n%s\nCOMMIT;\n\\endif\n' \
+  "$claim" "$ack" >"$S/consume_rr.sql"
 printf '%s \\gset\n' "$claim" >"$S/crash.sql"
 printf '%s \\gset\n\\if :id > 0\nSELECT pg_sleep(0.4);\n%s\n\\endif\n' "$claim" "$ack" >"$S/late.sql"
 
 log "writers, consumers, crashing consumers and late ackers, all at once"
 pgbench -h "$IT_HOST" -p "$IT_PORT" -U postgres -n -T 10 -c 2 -f "$S/write.sql" $DB >"$S/writers.log" 2>&1 &
 writers=$!
-bench $DB 10 6 -f "$S/consume.sql@4" -f "$S/crash.sql@1" -f "$S/late.sql@1"
+# A REPEATABLE READ ack that fails to serialize is retried as a whole, claim included;
+# the lease of the first claim then expires and the export is delivered again.
+bench $DB 10 6 --max-tries=50 -f "$S/consume.sql@3" -f "$S/consume_rr.sql@2" -f "$S/crash.sql@1" -f "$S/late.sql@1"
 wait $writers || { cat "$S/writers.log" >&2; exit 1; }
 
 log "draining what is left (expired leases come back)"
@@ -58,8 +66,51 @@ expect_zero $DB "every_version: every committed version acknowledged" \
 expect_zero $DB "latest: the last version of every file acknowledged" \
   "SELECT count(*) FROM chronicle.state_entities e WHERE e.entity_type = 'cfg'
       AND NOT EXISTS (SELECT FROM acked a WHERE a.ok AND a.entity_type = 'cfg' AND a.entity_id = e.entity_id AND a.version = e.last_version)"
+# Order: a file's exports are acknowledged in version order (the next is claimable only
+# once the previous one is acknowledged, so the order of the acks is the order of
+# delivery), and in latest mode the last one delivered carries the entity's last version.
+expect_zero $DB "each file's exports acknowledged in version order" \
+  "SELECT count(*) FROM (SELECT version <= lag(version) OVER (PARTITION BY entity_type, entity_id ORDER BY seq) AS backwards
+                           FROM acked WHERE ok) a WHERE backwards"
+expect_zero $DB "latest: the last export delivered of each file is its entity's last version" \
+  "SELECT count(*) FROM chronicle.state_entities e
+     JOIN LATERAL (SELECT a.version FROM acked a WHERE a.ok AND a.entity_type = 'cfg' AND a.entity_id = e.entity_id
+                    ORDER BY a.seq DESC LIMIT 1) last ON true
+    WHERE e.entity_type = 'cfg' AND last.version <> e.last_version"
 stale=$(sql $DB "SELECT count(*) FROM acked WHERE NOT ok")
 crashed=$(sql $DB "SELECT count(*) FROM chronicle.gist_export_queue WHERE attempt > 1")
 versions=$(sql $DB "SELECT count(*) FROM chronicle.state_versions")
 echo "ok: $versions versions written; $crashed exports re-delivered after an expired lease; $stale late acks refused" >&2
 [ "$crashed" -gt 0 ] && [ "$stale" -gt 0 ] || { echo "FAIL: the run did not exercise crashes and late acks" >&2; exit 1; }
+
+# The race the enqueueing protocol exists for, made to happen: an exporter at REPEATABLE
+# READ takes its snapshot, a writer then queues a version behind the head the exporter
+# holds, and the exporter acks. Its snapshot cannot see the new export, so the ack must
+# fail to serialize (and change nothing) rather than finish the head and strand the
+# export behind it; retried, it hands the file on. (psql's \! hands the turn over.)
+log "an ack at REPEATABLE READ racing an export queued behind its head"
+sql $DB "SELECT count(*) FROM chronicle.set_gist_target('race', 'cccc3333', mode => 'every_version');
+         SELECT chronicle.put_state('race', 'x', '{\"v\": 1}');
+         CREATE TABLE race_claim AS SELECT * FROM chronicle.export_claim(1) WHERE entity_type = 'race';" >/dev/null
+[ "$(sql $DB "SELECT count(*) FROM race_claim")" = 1 ] || { echo "FAIL: the race's export was not claimed" >&2; exit 1; }
+cluster_psql "$IT_CLUSTER" "$IT_PORT" -d $DB -v ON_ERROR_STOP=0 >"$S/race.log" 2>&1 <<SQL &
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT 1;
+\! touch "$S/snapshot_taken"; while [ ! -f "$S/version_queued" ]; do sleep 0.05; done
+SELECT chronicle.export_ack(id, lease_token, 'rev') FROM race_claim;
+COMMIT;
+SQL
+exporter=$!
+while [ ! -f "$S/snapshot_taken" ]; do sleep 0.05; done
+sql $DB "SELECT chronicle.put_state('race', 'x', '{\"v\": 2}')" >/dev/null
+touch "$S/version_queued"
+wait $exporter
+grep -q "could not serialize access" "$S/race.log" \
+  || { cat "$S/race.log" >&2; echo "FAIL: the REPEATABLE READ ack did not fail to serialize" >&2; exit 1; }
+expect_zero $DB "the failed ack changed nothing" \
+  "SELECT count(*) FROM chronicle.gist_export_queue q WHERE q.entity_type = 'race'
+      AND (q.version, q.status) NOT IN ((1, 'in_flight'), (2, 'waiting'))"
+sql $DB "SELECT chronicle.export_ack(id, lease_token, 'rev') FROM race_claim" >/dev/null
+expect_zero $DB "retried, the ack makes the export behind it the head" \
+  "SELECT count(*) FROM chronicle.gist_export_queue q WHERE q.entity_type = 'race'
+      AND (q.version, q.status) NOT IN ((1, 'done'), (2, 'pending'))"

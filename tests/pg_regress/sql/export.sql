@@ -127,10 +127,10 @@ SELECT status, count(*), min(gist_revision) FROM chronicle.gist_export_queue GRO
 SELECT regress.error_of($$SELECT chronicle.export_ack_all('{1, 2}'::bigint[], '{}'::uuid[], 'rev')$$);
 ROLLBACK;
 
--- A deep backlog on a few files (every_version on hot entities): the front of the queue
--- is then mostly exports waiting behind their file's head, and claim steps from file to
--- file instead. Still each claim holds at most one export per file, and draining the
--- queue sends every file's versions in order, none twice, none skipped.
+-- A deep backlog on a few files (every_version on hot entities): most exports wait behind
+-- their file's head, and each ack makes the next one the head. Each claim holds at most
+-- one export per file, and draining the queue sends every file's versions in order, none
+-- twice, none skipped.
 BEGIN;
 SELECT * FROM chronicle.set_gist_target('hot', 'cc33dd44', mode => 'every_version');
 SELECT count(chronicle.put_state('hot', 'e' || i % 3, jsonb_build_object('i', i))) FROM generate_series(1, 600) i;
@@ -155,4 +155,40 @@ SELECT file_name, count(*) AS versions, min(version), max(version),
 SELECT max(per_file) AS most_per_file_in_one_claim
   FROM (SELECT count(*) AS per_file FROM drained GROUP BY round, file_name) c;
 SELECT count(*) AS left_over FROM chronicle.gist_export_queue WHERE status <> 'done';
+ROLLBACK;
+
+-- latest mode, a head that failed and waits for its retry while a newer version waits
+-- behind it: the next version replaces the waiting one, not the head (the newest content
+-- must leave last), and once the head is delivered the waiting export is the head.
+BEGIN;
+SELECT * FROM chronicle.set_gist_target('config', 'aa11bb22');
+SELECT chronicle.put_state('config', 'app', '{"v": 1}');
+CREATE TEMP TABLE first_claim AS SELECT * FROM chronicle.export_claim(10);
+SELECT chronicle.put_state('config', 'app', '{"v": 2}');
+SELECT chronicle.export_fail(id, lease_token, 'HTTP 502', retry_after => '0 seconds') FROM first_claim;
+SELECT chronicle.put_state('config', 'app', '{"v": 3}');
+SELECT version, status, attempt FROM chronicle.gist_export_queue ORDER BY id;
+CREATE TEMP TABLE second_claim AS SELECT * FROM chronicle.export_claim(10);
+SELECT version, attempt FROM second_claim;
+SELECT chronicle.export_ack(id, lease_token, 'r1') FROM second_claim;
+SELECT version, status FROM chronicle.gist_export_queue ORDER BY id;
+-- One head per file, whoever writes the queue.
+SELECT regress.error_of($$INSERT INTO chronicle.gist_export_queue (gist_id, file_name, operation, mode, entity_type, entity_id, version, payload)
+                          VALUES ('aa11bb22', 'config.app.json', 'write', 'latest', 'config', 'app', 9, '{}')$$);
+ROLLBACK;
+
+-- every_version: a dead export no longer holds its file back, and redriven while the file
+-- has a head it waits behind that head.
+BEGIN;
+SET LOCAL chronicle.export_max_attempts = 1;
+SELECT * FROM chronicle.set_gist_target('audit', 'cc33dd44', mode => 'every_version');
+SELECT chronicle.put_state('audit', 'log', jsonb_build_object('n', n)) FROM generate_series(1, 2) n;
+SELECT chronicle.export_fail(id, lease_token, 'HTTP 422') FROM chronicle.export_claim(10);
+SELECT version, status FROM chronicle.gist_export_queue ORDER BY id;
+CREATE TEMP TABLE held AS SELECT * FROM chronicle.export_claim(10);
+SELECT chronicle.export_redrive() AS redriven;
+SELECT version, status FROM chronicle.gist_export_queue ORDER BY id;
+SELECT chronicle.export_ack(id, lease_token, 'r2') FROM held;
+SELECT version, status FROM chronicle.gist_export_queue ORDER BY id;
+SELECT pending, in_flight, done, dead FROM chronicle.export_stats();
 ROLLBACK;
