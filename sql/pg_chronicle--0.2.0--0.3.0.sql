@@ -71,7 +71,7 @@ CREATE INDEX gist_export_queue_finished ON chronicle.gist_export_queue (done_at)
 -- The functions below are copies of sql/export_queue.sql (tests/integration/upgrade.sh
 -- compares them with a fresh install).
 -- BEGIN functions from sql/export_queue.sql
-CREATE FUNCTION chronicle.export_advance(gist_ids text[], file_names text[]) RETURNS void
+CREATE FUNCTION chronicle.export_advance(gist_ids text[], file_names text[]) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
@@ -80,6 +80,8 @@ SET enable_sort = off
 SET enable_hashjoin = off
 SET enable_mergejoin = off
 AS $$
+DECLARE
+  advanced integer;
 BEGIN
   UPDATE chronicle.gist_export_queue q
      SET status = 'pending'
@@ -91,6 +93,8 @@ BEGIN
           ORDER BY w.id
           LIMIT 1) next_head
    WHERE q.id = next_head.id;
+  GET DIAGNOSTICS advanced = ROW_COUNT;
+  RETURN advanced;
 END
 $$;
 
@@ -148,19 +152,8 @@ SET enable_sort = off
 SET enable_hashjoin = off
 SET enable_mergejoin = off
 AS $$
-DECLARE
-  acked_gist_id text;
-  acked_file_name text;
 BEGIN
-  UPDATE chronicle.gist_export_queue q
-     SET status = 'done', done_at = clock_timestamp(), gist_revision = export_ack.gist_revision,
-         lease_token = NULL, lease_expires_at = NULL, last_error = NULL
-   WHERE q.id = export_ack.id AND q.lease_token = export_ack.lease_token
-  RETURNING q.gist_id, q.file_name INTO acked_gist_id, acked_file_name;
-  IF NOT FOUND THEN
-    PERFORM chronicle.export_stale_lease(export_ack.id);
-  END IF;
-  PERFORM chronicle.export_advance(ARRAY[acked_gist_id], ARRAY[acked_file_name]);
+  PERFORM chronicle.export_ack_all(ARRAY[export_ack.id], ARRAY[export_ack.lease_token], export_ack.gist_revision);
 END
 $$;
 
@@ -175,8 +168,7 @@ SET enable_mergejoin = off
 AS $$
 DECLARE
   acked bigint[];
-  acked_gist_ids text[];
-  acked_file_names text[];
+  advanced integer;
   stale bigint;
 BEGIN
   IF cardinality(ids) IS DISTINCT FROM cardinality(lease_tokens) THEN
@@ -189,14 +181,20 @@ BEGIN
            lease_token = NULL, lease_expires_at = NULL, last_error = NULL
      WHERE q.id = ANY (ids) AND q.lease_token = lease_tokens[array_position(ids, q.id)]
     RETURNING q.id, q.gist_id, q.file_name)
-  SELECT coalesce(array_agg(done.id), '{}'), array_agg(done.gist_id), array_agg(done.file_name)
-    INTO acked, acked_gist_ids, acked_file_names
+  SELECT coalesce(array_agg(done.id), '{}'), chronicle.export_advance(array_agg(done.gist_id), array_agg(done.file_name))
+    INTO acked, advanced
     FROM done;
-  SELECT min(i) INTO stale FROM unnest(ids) AS i WHERE i <> ALL (acked);
-  IF stale IS NOT NULL THEN
-    PERFORM chronicle.export_stale_lease(stale);
+  -- Fewer rows than ids: one was not under its lease (or an id came twice, or is NULL).
+  IF cardinality(acked) < cardinality(ids) THEN
+    SELECT u.i INTO stale
+      FROM unnest(ids) WITH ORDINALITY AS u(i, n)
+     WHERE u.i IS NULL OR u.i <> ALL (acked)
+     ORDER BY u.n
+     LIMIT 1;
+    IF FOUND THEN
+      PERFORM chronicle.export_stale_lease(stale);
+    END IF;
   END IF;
-  PERFORM chronicle.export_advance(acked_gist_ids, acked_file_names);
 END
 $$;
 

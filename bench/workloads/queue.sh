@@ -90,15 +90,28 @@ drain() {
 
 CHRONICLE_LEFT="SELECT pending + in_flight FROM chronicle.export_stats()"
 PLAIN_LEFT="SELECT count(*) FROM plain_queue WHERE status <> 'done'"
-declare -A chronicle plain
+# median VALUE...: the middle one.
+median() {
+  printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+# Runs of a few seconds on a shared 2-core machine vary by ±10% (autovacuum, neighbours),
+# so each figure is the median of ROUNDS runs, the two queues taking turns.
+ROUNDS=${BENCH_QUEUE_ROUNDS:-3}
+declare -A chronicle plain runs
 for clients in 1 4 8; do
-  enqueue_chronicle; chronicle[$clients]=$(drain "$S/chronicle.sql" $clients "$CHRONICLE_LEFT")
-  enqueue_plain; plain[$clients]=$(drain "$S/plain.sql" $clients "$PLAIN_LEFT")
-  # Each round starts clean: the plain table is truncated, the queue pruned and vacuumed
-  # (what autovacuum does within a minute), so that a round does not inherit the dead
-  # rows of the one before.
-  bench_psql $DB -q -c "SELECT chronicle.prune_export_queue('0 seconds')" -c "VACUUM chronicle.gist_export_queue" \
-    -c "TRUNCATE plain_queue" >/dev/null
+  chronicle_runs=(); plain_runs=()
+  for _ in $(seq 1 "$ROUNDS"); do
+    enqueue_chronicle; chronicle_runs+=("$(drain "$S/chronicle.sql" $clients "$CHRONICLE_LEFT")")
+    enqueue_plain; plain_runs+=("$(drain "$S/plain.sql" $clients "$PLAIN_LEFT")")
+    # Each run starts clean: the plain table is truncated, the queue pruned and vacuumed
+    # (what autovacuum does within a minute), so that a run does not inherit the dead
+    # rows of the one before.
+    bench_psql $DB -q -c "SELECT chronicle.prune_export_queue('0 seconds')" -c "VACUUM chronicle.gist_export_queue" \
+      -c "TRUNCATE plain_queue" >/dev/null
+  done
+  chronicle[$clients]=$(median "${chronicle_runs[@]}")
+  plain[$clients]=$(median "${plain_runs[@]}")
+  runs[$clients]="${chronicle_runs[*]} / ${plain_runs[*]}"
 done
 
 # Deep backlog: DEEP exports over 10 files in every_version mode, 8 consumers for 20 s.
@@ -198,13 +211,15 @@ size_after=$(value $DB "SELECT pg_total_relation_size('chronicle.gist_export_que
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'; }
 
 cat <<TABLE
-### Gist export queue: claim (batches of 10) then ack, $EXPORTS exports per run
+### Gist export queue: claim (batches of 10) then ack, $EXPORTS exports per run, median of $ROUNDS runs
 
 | consumers | chronicle queue (exports/s) | plain SKIP LOCKED table (exports/s) | ratio | target |
 |---:|---:|---:|---:|---|
 | 1 | ${chronicle[1]} | ${plain[1]} | $(ratio "${chronicle[1]}" "${plain[1]}") | ≥ 1 |
 | 4 | ${chronicle[4]} | ${plain[4]} | $(ratio "${chronicle[4]}" "${plain[4]}") | ≥ 1 |
 | 8 | ${chronicle[8]} | ${plain[8]} | $(ratio "${chronicle[8]}" "${plain[8]}") | ≥ 1 |
+
+Every run (chronicle / plain, exports/s): 1 consumer ${runs[1]}; 4 consumers ${runs[4]}; 8 consumers ${runs[8]}.
 
 Deep backlog: $(( DEEP / 1000 * 1000 )) exports queued over 10 files in every_version mode (each file's exports leave
 one at a time, in order), 8 consumers for 20 s:

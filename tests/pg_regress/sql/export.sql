@@ -96,6 +96,8 @@ SELECT done FROM chronicle.export_stats();
 SELECT regress.error_of($$SELECT * FROM chronicle.export_claim(0)$$);
 SELECT regress.error_of($$SELECT * FROM chronicle.export_claim(10, '-1 minute')$$);
 SELECT regress.error_of($$SELECT chronicle.prune_export_queue(NULL)$$);
+SELECT regress.error_of($$SELECT chronicle.export_ack(NULL, NULL, 'rev')$$);
+SELECT regress.error_of($$SELECT chronicle.export_ack_all('{NULL}', '{NULL}', 'rev')$$);
 ROLLBACK;
 
 -- Importing a Gist's history keeps each revision's time, remembers it, and is not
