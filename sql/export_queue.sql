@@ -118,17 +118,41 @@ SET enable_sort = off
 SET enable_hashjoin = off
 SET enable_mergejoin = off
 AS $$
+DECLARE
+  acked bigint;
+  advanced integer;
 BEGIN
-  PERFORM chronicle.export_ack_all(ARRAY[export_ack.id], ARRAY[export_ack.lease_token], export_ack.gist_revision);
+  -- export_advance runs once the UPDATE has finished (see there why that matters).
+  WITH done AS (
+    UPDATE chronicle.gist_export_queue q
+       SET status = 'done', done_at = clock_timestamp(), gist_revision = export_ack.gist_revision,
+           lease_token = NULL, lease_expires_at = NULL, last_error = NULL
+     WHERE q.id = export_ack.id AND q.lease_token = export_ack.lease_token
+    RETURNING q.gist_id, q.file_name)
+  SELECT count(*), chronicle.export_advance(array_agg(done.gist_id), array_agg(done.file_name))
+    INTO acked, advanced
+    FROM done;
+  IF acked = 0 THEN
+    PERFORM chronicle.export_stale_lease(export_ack.id);
+  END IF;
 END
 $$;
 
 -- Several exports delivered by one request (a Gist PATCH carrying several files): one
 -- statement. All or nothing: if any row is no longer under its lease, none is
 -- acknowledged, and the error names it.
+--
+-- A writer that queued an export behind one of these heads holds the head's row lock
+-- until it commits, and the ack waits for it while holding the rows it has already
+-- updated. Should that writer then want one of those (it writes another entity whose
+-- head is in the same batch), the two would deadlock, and the deadlock detector might
+-- choose the writer. The ack gives up first (lock_timeout, below the default
+-- deadlock_timeout of 1 s) with 55P03 and changes nothing; the exporter delivers the
+-- exports again once their leases expire.
 CREATE FUNCTION chronicle.export_ack_all(ids bigint[], lease_tokens uuid[], gist_revision text) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '200ms'
 SET enable_seqscan = off
 SET enable_bitmapscan = off
 SET enable_sort = off
