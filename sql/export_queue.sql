@@ -353,7 +353,7 @@ COMMENT ON FUNCTION chronicle.export_stale_lease(bigint) IS 'Raises the error fo
 COMMENT ON FUNCTION chronicle.export_ack(bigint, uuid, text) IS
   'Marks a claimed export delivered, with the Gist revision that carries it; a stale or wrong lease token is refused (55000)';
 COMMENT ON FUNCTION chronicle.export_ack_all(bigint[], uuid[], text) IS
-  'Marks several claimed exports delivered by one Gist revision, in one statement; all or nothing (55000 naming a row not under its lease)';
+  'Marks several claimed exports delivered by one Gist revision, in one statement; all or nothing (55000 naming a row not under its lease; 55P03 after 200 ms waiting for a writer)';
 COMMENT ON FUNCTION chronicle.export_fail(bigint, uuid, text, interval) IS
   'Records a failed delivery: retried after an exponential backoff with jitter or retry_after; dead after chronicle.export_max_attempts';
 COMMENT ON FUNCTION chronicle.export_release(bigint, uuid, interval) IS

@@ -323,6 +323,9 @@ $$;
 COMMENT ON FUNCTION chronicle.export_claim(integer, interval) IS
   'Claims up to batch exports under a lease (FOR UPDATE SKIP LOCKED): files'' heads (their oldest unfinished exports), oldest first';
 
+COMMENT ON FUNCTION chronicle.export_ack_all(bigint[], uuid[], text) IS
+  'Marks several claimed exports delivered by one Gist revision, in one statement; all or nothing (55000 naming a row not under its lease; 55P03 after 200 ms waiting for a writer)';
+
 COMMENT ON FUNCTION chronicle.export_redrive() IS
   'Puts dead exports back in the queue, each behind its file''s head (closing those a newer export of the same file superseded, in latest mode); returns how many';
 
