@@ -70,10 +70,15 @@ FINGERPRINTED_TABLES="state_versions state_deletions state_entities command_exec
 table_fingerprint() {
   local table
   for table in $FINGERPRINTED_TABLES; do
-    printf '%s %s\n' "$table" "$(sql "$1" "SELECT count(*) || ':' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '')
-                                              FROM (SELECT to_jsonb(t) - ARRAY(SELECT attname::text FROM pg_attribute
-                                                                                 WHERE attrelid = 'chronicle.$table'::regclass
-                                                                                   AND attgenerated <> '') AS r
-                                                      FROM chronicle.$table t) rows")"
+    rows_fingerprint "$1" "$table" "SELECT to_jsonb(t) - ARRAY(SELECT attname::text FROM pg_attribute
+                                                               WHERE attrelid = 'chronicle.$table'::regclass
+                                                                 AND attgenerated <> '') AS r
+                                      FROM chronicle.$table t"
   done
+}
+
+# rows_fingerprint DB NAME ROWS: "NAME count:md5" over the column r of the query ROWS.
+rows_fingerprint() {
+  printf '%s %s\n' "$2" "$(sql "$1" "SELECT count(*) || ':' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '')
+                                        FROM ($3) rows")"
 }

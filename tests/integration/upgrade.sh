@@ -64,11 +64,10 @@ SQL
 # The queue's rows, except that an export behind its file's unfinished one counts as
 # pending: releases before 0.3.0 had no other word for it, and the update says waiting.
 queue_fingerprint() {
-  printf 'gist_export_queue %s\n' "$(sql "$1" "
-    SELECT count(*) || ':' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '')
-      FROM (SELECT to_jsonb(t) - 'stage'
-                   || jsonb_build_object('status', CASE t.status WHEN 'waiting' THEN 'pending' ELSE t.status END) AS r
-              FROM chronicle.gist_export_queue t) rows")"
+  rows_fingerprint "$1" gist_export_queue "
+    SELECT to_jsonb(t) - 'stage'
+           || jsonb_build_object('status', CASE t.status WHEN 'waiting' THEN 'pending' ELSE t.status END) AS r
+      FROM chronicle.gist_export_queue t"
 }
 FINGERPRINTED_TABLES=${FINGERPRINTED_TABLES/gist_export_queue/}
 
