@@ -111,7 +111,7 @@ pub use diff::diff;
 pub use error::{JsonError, PatchError};
 pub use merge::merge_patch;
 pub use parse::parse;
-pub use redact::{Redactor, REDACTED};
+pub use redact::{Redactor, DEFAULT_REDACT_KEYS, REDACTED};
 pub use patch::apply_patch;
 pub use serde_json::Value;
 pub use value::{depth, json_equal};

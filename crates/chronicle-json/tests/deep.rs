@@ -5,7 +5,7 @@
 
 use chronicle_json::{
     apply_patch, canonical_string, checksum, depth, diff, json_equal, merge_patch, parse,
-    JsonError, PatchError, Value, MAX_DEPTH,
+    JsonError, PatchError, Redactor, Value, MAX_DEPTH,
 };
 
 /// 2 MiB, the default of PostgreSQL's max_stack_depth.
@@ -97,6 +97,13 @@ fn documents_at_max_depth_work_everywhere() {
         ));
         assert_eq!(diff(&doc, &copy), Value::Array(vec![]));
 
+        // A document at the limit inside a string is parsed, redacted and dropped.
+        let redactor = Redactor::from_list("token");
+        let mut embedded = Value::String(nested_text(MAX_DEPTH - 1, r#"{"token":1}"#));
+        assert_eq!(redactor.redact(&mut embedded), 1);
+        let expected = nested_text(MAX_DEPTH - 1, r#"{"token":"[REDACTED]"}"#);
+        assert_eq!(embedded.as_str(), Some(expected.as_str()));
+
         let objects = parse(&format!(
             "{}1{}",
             "{\"a\":".repeat(MAX_DEPTH),
@@ -148,6 +155,9 @@ fn iterative_functions_accept_any_depth() {
         assert_eq!(checksum(&a), checksum(&b));
         assert_ne!(checksum(&a), checksum(&c));
         assert_eq!(parse(&text), Err(JsonError::TooDeep));
+        let mut redacted = build(1);
+        assert_eq!(Redactor::from_list("token").redact(&mut redacted), 0);
+        assert!(json_equal(&redacted, &a));
         // Applying refuses documents too deep to copy safely.
         let patch = parse(r#"[{"op":"test","path":"","value":null}]"#).unwrap();
         assert_eq!(apply_patch(&a, &patch), Err(JsonError::TooDeep));
@@ -165,7 +175,7 @@ fn iterative_functions_accept_any_depth() {
             })
         ));
         let a = add[0]["value"].take();
-        for value in [a, b, c, patch, add] {
+        for value in [a, b, c, patch, add, redacted] {
             dismantle(value);
         }
     });
