@@ -24,6 +24,9 @@ pub enum JsonError {
     /// Operation `index` (0-based, as in the JSON Pointer `/index` into the
     /// patch) of a JSON Patch failed; the document is left unchanged.
     Patch { index: usize, error: PatchError },
+    /// A derived document, such as the patch of [`crate::diff_bounded`], would be
+    /// longer than `limit` bytes.
+    TooLarge { limit: usize },
 }
 
 /// Why a single JSON Patch operation failed.
@@ -91,6 +94,10 @@ impl fmt::Display for JsonError {
             }
             JsonError::PatchNotArray => f.write_str("JSON patch must be an array of operations"),
             JsonError::Patch { index, error } => write!(f, "patch operation {index}: {error}"),
+            JsonError::TooLarge { limit } => write!(
+                f,
+                "the JSON patch between these documents would be longer than the limit of {limit} bytes"
+            ),
         }
     }
 }

@@ -81,6 +81,15 @@
 //! thread with a 2 MiB stack in a debug build; a PostgreSQL backend's main
 //! thread usually has 8 MiB.
 //!
+//! # Sizes of derived text
+//!
+//! Text derived from a document can be hundreds of times larger than the
+//! document: nesting multiplies the indentation of every leaf in pretty
+//! output, and the path of every operation in a JSON Patch. [`pretty_len`]
+//! and [`canonical_len`] give exact lengths without writing anything, and
+//! [`diff_bounded`] stops building a patch once it passes a limit, so
+//! callers refuse such output instead of failing to allocate it.
+//!
 //! # Numbers need `arbitrary_precision`
 //!
 //! This crate enables serde_json's `arbitrary_precision` feature, so a
@@ -102,18 +111,20 @@ mod parse;
 mod patch;
 mod pointer;
 mod redact;
+mod size;
 mod value;
 
 pub use canonical::{
     canonical_bytes, canonical_string, checksum, checksum_of_canonical, write_canonical,
 };
-pub use diff::diff;
+pub use diff::{diff, diff_bounded};
 pub use error::{JsonError, PatchError};
 pub use merge::merge_patch;
 pub use parse::parse;
 pub use redact::{Redactor, DEFAULT_REDACT_KEYS, REDACTED};
 pub use patch::apply_patch;
 pub use serde_json::Value;
+pub use size::{canonical_len, pretty_len};
 pub use value::{depth, json_equal};
 
 /// The deepest nesting of arrays/objects accepted by [`parse`] and

@@ -4,8 +4,9 @@
 //! the whole test binary.
 
 use chronicle_json::{
-    apply_patch, canonical_string, checksum, depth, diff, json_equal, merge_patch, parse,
-    JsonError, PatchError, Redactor, Value, MAX_DEPTH,
+    apply_patch, canonical_len, canonical_string, checksum, depth, diff, diff_bounded,
+    json_equal, merge_patch, parse, pretty_len, JsonError, PatchError, Redactor, Value,
+    MAX_DEPTH,
 };
 
 /// 2 MiB, the default of PostgreSQL's max_stack_depth.
@@ -178,5 +179,58 @@ fn iterative_functions_accept_any_depth() {
         for value in [a, b, c, patch, add, redacted] {
             dismantle(value);
         }
+    });
+}
+
+/// `[[[…[leaf,leaf,…]…]]]`: `levels` arrays around `leaves` copies of `leaf`,
+/// the shape of a 2 MB state whose pretty form and diff are hundreds of
+/// times larger.
+fn many_deep_leaves(levels: usize, leaves: usize, leaf: &str) -> Value {
+    let items = vec![leaf; leaves].join(",");
+    parse(&format!("{}{items}{}", "[".repeat(levels), "]".repeat(levels))).unwrap()
+}
+
+#[test]
+fn derived_outputs_are_measured_before_they_are_built() {
+    on_small_stack(SMALL_STACK, || {
+        let (levels, leaves) = (990, 20_000);
+        let zeros = many_deep_leaves(levels, leaves, "0");
+        let ones = many_deep_leaves(levels, leaves, "1");
+        let text_len = canonical_len(&zeros);
+        assert_eq!(text_len, 2 * levels + 2 * leaves - 1);
+        // Each leaf and bracket on its own line, indented by two spaces per level.
+        assert_eq!(
+            pretty_len(&zeros),
+            2 * levels * (levels + 1) + leaves * (2 * levels + 3) - 2
+        );
+        assert!(pretty_len(&zeros) > 600 * text_len);
+
+        // Every operation's path is about two bytes per level.
+        let limit = 1 << 20;
+        assert_eq!(
+            diff_bounded(&zeros, &ones, limit),
+            Err(JsonError::TooLarge { limit })
+        );
+        let patch = diff_bounded(&zeros, &ones, 100 << 20).unwrap();
+        assert_eq!(patch.as_array().unwrap().len(), leaves);
+        assert!(canonical_len(&patch) > 600 * text_len);
+        assert_eq!(patch, diff(&zeros, &ones));
+        assert_eq!(
+            diff_bounded(&zeros, &ones, canonical_len(&patch) - 1),
+            Err(JsonError::TooLarge {
+                limit: canonical_len(&patch) - 1
+            })
+        );
+        assert_eq!(
+            JsonError::TooLarge { limit }.to_string(),
+            "the JSON patch between these documents would be longer than the limit of 1048576 bytes"
+        );
+
+        // serde_json's own pretty printer agrees, on a size it can afford.
+        let small = many_deep_leaves(levels, 100, "0");
+        assert_eq!(
+            pretty_len(&small),
+            serde_json::to_string_pretty(&small).unwrap().len()
+        );
     });
 }

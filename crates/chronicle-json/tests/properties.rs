@@ -1,7 +1,8 @@
 //! Property tests over random documents.
 
 use chronicle_json::{
-    apply_patch, canonical_string, checksum, diff, json_equal, merge_patch, parse, Value,
+    apply_patch, canonical_len, canonical_string, checksum, diff, diff_bounded, json_equal,
+    merge_patch, parse, pretty_len, JsonError, Value,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
@@ -165,6 +166,25 @@ proptest! {
         prop_assert_eq!(same, canonical_string(&a) == canonical_string(&b));
         prop_assert_eq!(same, checksum(&a) == checksum(&b));
         prop_assert_eq!(same, diff(&a, &b) == Value::Array(vec![]));
+    }
+
+    #[test]
+    fn lengths_are_those_of_the_written_text(a in json()) {
+        prop_assert_eq!(pretty_len(&a), serde_json::to_string_pretty(&a).unwrap().len());
+        prop_assert_eq!(canonical_len(&a), canonical_string(&a).len());
+    }
+
+    #[test]
+    fn bounded_diff_fails_exactly_when_the_patch_is_too_long(
+        (a, b) in pair(),
+        limit in 0usize..2000,
+    ) {
+        let patch = diff(&a, &b);
+        let len = canonical_len(&patch);
+        prop_assert_eq!(diff_bounded(&a, &b, len), Ok(patch.clone()));
+        prop_assert_eq!(diff_bounded(&a, &b, len - 1), Err(JsonError::TooLarge { limit: len - 1 }));
+        let expected = if len <= limit { Ok(patch) } else { Err(JsonError::TooLarge { limit }) };
+        prop_assert_eq!(diff_bounded(&a, &b, limit), expected);
     }
 
     #[test]
