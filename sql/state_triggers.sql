@@ -28,8 +28,14 @@ CREATE TRIGGER state_deletions_no_truncate
     BEFORE TRUNCATE ON chronicle.state_deletions
     FOR EACH STATEMENT EXECUTE FUNCTION chronicle.state_history_guard();
 
+-- The heads hold the version counters: emptying them would restart numbering over
+-- existing versions.
+CREATE TRIGGER state_entities_no_truncate
+    BEFORE TRUNCATE ON chronicle.state_entities
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle.state_history_guard();
+
 COMMENT ON FUNCTION chronicle.current_user_id() IS
-  'The acting user: auth.uid() when it exists (Supabase), else the uuid in the sub claim of request.jwt.claims (PostgREST), else NULL';
+  'The acting user: the uuid in the sub claim of request.jwt.claims (PostgREST, Supabase; what auth.uid() reads), else NULL';
 COMMENT ON FUNCTION chronicle.put_state(text, text, jsonb, integer, uuid) IS
   'Writes a new version of an entity''s state; returns its number (the current one if the state is unchanged). expected_version makes it a compare-and-set (0: no current version)';
 COMMENT ON FUNCTION chronicle.patch_state(text, text, jsonb, uuid) IS

@@ -1,11 +1,13 @@
 //! Who is acting: the user a write is attributed to (`created_by`) and whose command
 //! executions row-level security shows.
 //!
-//! Supabase defines `auth.uid()`; when it exists it is the authority. Otherwise the user
-//! is the `sub` claim PostgREST puts in the `request.jwt.claims` setting (or its older
-//! per-claim form `request.jwt.claim.sub`). A claim that is not a uuid means "nobody":
-//! it must never be mistaken for somebody else. This runs for every write, so it reads
-//! the settings directly instead of going through SQL.
+//! The user is the `sub` claim PostgREST puts in the `request.jwt.claims` setting (or its
+//! older per-claim form `request.jwt.claim.sub`) — exactly what Supabase's own
+//! `auth.uid()` reads. We read the settings ourselves rather than call `auth.uid()`:
+//! this runs inside SECURITY DEFINER code owned by a superuser, and any role that can
+//! create a schema can create a function named `auth.uid()`. Calling it would run that
+//! role's code with the definer's rights. A claim that is not a uuid means "nobody": it
+//! must never be mistaken for somebody else.
 
 use std::ffi::CStr;
 
@@ -15,26 +17,10 @@ use pgrx::{pg_sys, Uuid};
 /// The acting user, or NULL.
 #[pg_extern(stable, parallel_safe)]
 pub fn current_user_id() -> Option<Uuid> {
-    if supabase_auth_exists() {
-        return Spi::get_one::<Uuid>("SELECT auth.uid()").unwrap_or(None);
-    }
     let sub = setting(c"request.jwt.claim.sub")
         .filter(|sub| !sub.is_empty())
         .or_else(|| claims_sub(&setting(c"request.jwt.claims")?))?;
     parse_uuid(&sub)
-}
-
-fn supabase_auth_exists() -> bool {
-    let signature = CStr::from_bytes_with_nul(b"auth.uid()\0").expect("literal is NUL-terminated");
-    // SAFETY: to_regprocedure takes one non-null text argument and returns NULL (a zero
-    // oid here) instead of raising when the function does not exist.
-    let oid = unsafe {
-        pgrx::direct_function_call::<pg_sys::Oid>(
-            pg_sys::to_regprocedure,
-            &[signature.to_str().expect("ASCII").into_datum()],
-        )
-    };
-    oid.is_some_and(|oid| oid != pg_sys::InvalidOid)
 }
 
 fn setting(name: &CStr) -> Option<String> {
@@ -51,7 +37,6 @@ fn claims_sub(claims: &str) -> Option<String> {
     let claims: serde_json::Value = serde_json::from_str(claims).ok()?;
     Some(claims.get("sub")?.as_str()?.to_owned())
 }
-
 /// A uuid in its canonical text form (hex digits in groups of 8-4-4-4-12, any case).
 pub fn parse_uuid(text: &str) -> Option<Uuid> {
     let bytes = text.as_bytes();
