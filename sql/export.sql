@@ -109,6 +109,8 @@ COMMENT ON COLUMN chronicle.gist_export_queue.gist_revision IS 'The Gist revisio
 COMMENT ON COLUMN chronicle.gist_export_queue.stage IS
   'Derived from status: head (pending or in_flight), waiting, or finished (done or dead); what the indexes look at, so that claims update rows in place';
 
+COMMENT ON SEQUENCE chronicle.gist_export_queue_id_seq IS 'Numbers the exports: a file''s exports leave in this order';
+
 -- Versions imported from a Gist (chronicle-gist import): re-running an import skips them.
 CREATE TABLE chronicle.gist_imports (
     gist_id       text        NOT NULL,

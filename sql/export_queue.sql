@@ -11,6 +11,11 @@
 -- own: an export enqueued behind the head while the head was being finished is visible
 -- to that statement, because the enqueuer held the head's row lock until it committed.
 --
+-- Nobody but the extension's owner writes the queue table: the functions that change it
+-- are SECURITY DEFINER (with search_path pinned), so an exporter needs EXECUTE on them and
+-- no right on the table, and the queue moves only as this protocol says. They reach only
+-- the queue and each other; no role can attach a trigger to the queue.
+--
 -- Claim, ack, fail and release run with the planner held to index scans in index order
 -- joined by nested loops (the SET enable_* lines). Their plans must not follow the
 -- queue's statistics, which are often stale: the queue empties and fills in bursts.
@@ -27,7 +32,7 @@ RETURNS TABLE (
     id bigint, lease_token uuid, attempt integer, gist_id text, file_name text,
     operation text, payload text, mode text,
     entity_type text, entity_id text, version integer, checksum text)
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 SET enable_bitmapscan = off
@@ -110,7 +115,7 @@ END
 $$;
 
 CREATE FUNCTION chronicle.export_ack(id bigint, lease_token uuid, gist_revision text) RETURNS void
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 SET enable_bitmapscan = off
@@ -122,6 +127,10 @@ DECLARE
   acked bigint;
   advanced integer;
 BEGIN
+  IF export_ack.gist_revision IS NULL THEN
+    RAISE EXCEPTION 'gist_revision must not be NULL: an acknowledgement names the Gist revision that carries the export'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
   -- export_advance runs once the UPDATE has finished (see there why that matters).
   WITH done AS (
     UPDATE chronicle.gist_export_queue q
@@ -150,7 +159,7 @@ $$;
 -- deadlock_timeout of 1 s) with 55P03 and changes nothing; the exporter delivers the
 -- exports again once their leases expire.
 CREATE FUNCTION chronicle.export_ack_all(ids bigint[], lease_tokens uuid[], gist_revision text) RETURNS void
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '200ms'
 SET enable_seqscan = off
@@ -166,6 +175,20 @@ DECLARE
 BEGIN
   IF cardinality(ids) IS DISTINCT FROM cardinality(lease_tokens) THEN
     RAISE EXCEPTION 'ids and lease_tokens must be arrays of the same length'
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF export_ack_all.gist_revision IS NULL THEN
+    RAISE EXCEPTION 'gist_revision must not be NULL: an acknowledgement names the Gist revision that carries the exports'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF ids IS NULL OR lease_tokens IS NULL OR array_position(ids, NULL) IS NOT NULL THEN
+    RAISE EXCEPTION 'ids and lease_tokens must not be NULL, nor hold a NULL id'
+      USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  -- One token per row: an id given twice would be acknowledged under whichever token
+  -- came first, and the second would pass unchecked.
+  IF cardinality(ids) > (SELECT count(DISTINCT u.i) FROM unnest(ids) AS u(i)) THEN
+    RAISE EXCEPTION 'ids must not repeat an export'
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
   WITH done AS (
@@ -195,7 +218,7 @@ $$;
 -- Retry-After), or dead once the row has had chronicle.export_max_attempts attempts.
 CREATE FUNCTION chronicle.export_fail(id bigint, lease_token uuid, error text, retry_after interval DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 SET enable_bitmapscan = off
@@ -238,7 +261,7 @@ $$;
 -- limit is exhausted): pending again, and the attempt does not count.
 CREATE FUNCTION chronicle.export_release(id bigint, lease_token uuid, retry_after interval DEFAULT '0 seconds')
 RETURNS void
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 SET enable_bitmapscan = off
@@ -260,11 +283,14 @@ $$;
 
 -- Dead rows back to the queue with fresh attempts, each behind its file's head if the file
 -- has one. In latest mode a dead row that a newer export of its file has superseded is
--- closed instead: sending it now would put old content over newer. The queue is locked
+-- closed instead: sending it now would put old content over newer. In every_version mode
+-- each version must still become its own revision, so a superseded dead row is delivered,
+-- and the file's newest export is queued again behind it: the file always ends at the
+-- newest content, never at the redriven one. The queue is locked
 -- against writes meanwhile (enqueueing, claims and acks wait), so that a file cannot gain
 -- a head between the check for one and the promotion of its redriven export.
 CREATE FUNCTION chronicle.export_redrive() RETURNS bigint
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -276,10 +302,27 @@ BEGIN
    WHERE q.status = 'dead' AND q.mode = 'latest'
      AND EXISTS (SELECT FROM chronicle.gist_export_queue newer
                   WHERE newer.gist_id = q.gist_id AND newer.file_name = q.file_name AND newer.id > q.id);
-  UPDATE chronicle.gist_export_queue q
-     SET status = 'waiting', attempt = 0, available_at = clock_timestamp()
-   WHERE q.status = 'dead';
-  GET DIAGNOSTICS redriven = ROW_COUNT;
+  WITH revived AS (
+    UPDATE chronicle.gist_export_queue q
+       SET status = 'waiting', attempt = 0, available_at = clock_timestamp()
+     WHERE q.status = 'dead'
+    RETURNING q.id, q.gist_id, q.file_name),
+  superseded AS (
+    SELECT r.gist_id, r.file_name, max(n.id) AS newest
+      FROM revived r
+      JOIN chronicle.gist_export_queue n ON n.gist_id = r.gist_id AND n.file_name = r.file_name AND n.id > r.id
+     GROUP BY r.gist_id, r.file_name),
+  newest_again AS (
+    -- The file's newest export, queued again behind the revived ones (unless it is one).
+    INSERT INTO chronicle.gist_export_queue
+           (gist_id, file_name, operation, mode, entity_type, entity_id, version, checksum, payload, status)
+    SELECT n.gist_id, n.file_name, n.operation, n.mode, n.entity_type, n.entity_id, n.version, n.checksum,
+           n.payload, 'waiting'
+      FROM superseded s
+      JOIN chronicle.gist_export_queue n ON n.id = s.newest
+     WHERE s.newest NOT IN (SELECT r.id FROM revived r)
+    RETURNING 1)
+  SELECT count(*) INTO redriven FROM revived;
   -- Every file without a head: its oldest waiting export becomes the head.
   UPDATE chronicle.gist_export_queue q
      SET status = 'pending'
@@ -310,7 +353,7 @@ BEGIN ATOMIC
 END;
 
 CREATE FUNCTION chronicle.prune_export_queue(older_than interval) RETURNS bigint
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -327,15 +370,17 @@ BEGIN
 END
 $$;
 
--- A target written directly (not through set_gist_target) gets the same template check.
+-- Every target is checked, however it is written (set_gist_target or directly).
 CREATE TRIGGER gist_targets_check
-    BEFORE INSERT OR UPDATE OF entity_type, filename_template ON chronicle.gist_targets
+    BEFORE INSERT OR UPDATE OF entity_type, gist_id, filename_template ON chronicle.gist_targets
     FOR EACH ROW EXECUTE FUNCTION chronicle.gist_targets_check();
 
 CREATE FUNCTION chronicle.remove_gist_target(entity_type text) RETURNS boolean
 LANGUAGE sql VOLATILE STRICT
 BEGIN ATOMIC
-  DELETE FROM chronicle.gist_targets t WHERE t.entity_type = remove_gist_target.entity_type RETURNING true;
+  WITH removed AS (
+    DELETE FROM chronicle.gist_targets t WHERE t.entity_type = remove_gist_target.entity_type RETURNING 1)
+  SELECT EXISTS (SELECT FROM removed);
 END;
 
 COMMENT ON FUNCTION chronicle.set_gist_target(text, text, text, text) IS

@@ -7,6 +7,7 @@ SELECT pg_catalog.pg_extension_config_dump('chronicle.state_entities', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.command_executions', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.metrics_changes', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.metrics_horizon', '');
+SELECT pg_catalog.pg_extension_config_dump('chronicle.metrics_failures', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.command_metrics_hourly', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.command_metrics_daily', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.gist_targets', '');
@@ -14,71 +15,95 @@ SELECT pg_catalog.pg_extension_config_dump('chronicle.gist_export_queue', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.gist_imports', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('chronicle.gist_export_queue', 'id'), '');
 
--- PostgreSQL lets PUBLIC execute every new function. The state API, the metrics
--- maintenance and the export protocol act for everyone (several are SECURITY DEFINER), so
--- they are granted per role instead: nothing here lets one user read or change another's
--- state, executions or queue rows.
-REVOKE EXECUTE ON FUNCTION
-    chronicle.put_state(text, text, jsonb, integer, uuid),
-    chronicle.patch_state(text, text, jsonb, uuid),
-    chronicle.revert_state(text, text, integer, uuid),
-    chronicle.delete_state(text, text),
-    chronicle.state_diff(text, text, integer, integer),
-    chronicle.import_state_version(text, text, jsonb, timestamptz, text, text, text),
-    chronicle.refresh_metrics(),
-    chronicle.prune_executions(interval),
-    chronicle.schedule_refresh(text),
-    chronicle.unschedule_refresh(),
-    chronicle.set_gist_target(text, text, text, text),
-    chronicle.remove_gist_target(text),
-    chronicle.gist_file_name(text, text),
-    chronicle.export_claim(integer, interval),
-    chronicle.export_ack(bigint, uuid, text),
-    chronicle.export_ack_all(bigint[], uuid[], text),
-    chronicle.export_fail(bigint, uuid, text, interval),
-    chronicle.export_release(bigint, uuid, interval),
-    chronicle.export_redrive(),
-    chronicle.export_stats(),
-    chronicle.prune_export_queue(interval),
-    chronicle.record_metrics_changes()
-FROM PUBLIC;
+-- Privileges: closed by default, opened by name. This is the only place the extension
+-- grants anything; tests/pg_regress/sql/privileges.sql lists the result and fails when an
+-- object appears without a decision here.
+--
+-- PostgreSQL lets PUBLIC execute every new function, and a trusted install used to hand
+-- the installing owner every right on every table. Both are taken back first: nobody but
+-- the extension's owner (the bootstrap superuser) may write the storage, queue and rollup
+-- tables, or hold TRIGGER, REFERENCES or TRUNCATE anywhere, because a trigger attached to
+-- a table that SECURITY DEFINER code writes would run as that superuser.
+REVOKE ALL ON ALL TABLES IN SCHEMA chronicle FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA chronicle FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA chronicle FROM PUBLIC;
+REVOKE ALL ON SCHEMA chronicle FROM PUBLIC;
 
--- In a trusted install by a database owner, the objects belong to the bootstrap superuser:
--- the owner who ran CREATE EXTENSION (session_user) gets every right on them, with the
--- right to grant them on, so that they administer the extension as they would their own.
-DO $$
+-- What any role that is given USAGE on the schema may call: the quantile sketch (pure
+-- functions over their arguments, reading no table) and the acting user's own id.
+GRANT EXECUTE ON FUNCTION
+    chronicle.quantile_sketch_in(cstring), chronicle.quantile_sketch_out(chronicle.quantile_sketch),
+    chronicle.quantile_sketch_recv(internal), chronicle.quantile_sketch_send(chronicle.quantile_sketch),
+    chronicle.percentile_agg(double precision), chronicle.percentile_agg(double precision, double precision),
+    chronicle.rollup(chronicle.quantile_sketch),
+    chronicle.approx_percentile(double precision, double precision),
+    chronicle.approx_percentiles(double precision, double precision[]),
+    chronicle.approx_percentile(chronicle.quantile_sketch, double precision),
+    chronicle.approx_percentiles(chronicle.quantile_sketch, double precision[]),
+    chronicle.approx_percentile_rank(chronicle.quantile_sketch, double precision),
+    chronicle.num_vals(chronicle.quantile_sketch), chronicle.mean(chronicle.quantile_sketch),
+    chronicle.min_val(chronicle.quantile_sketch), chronicle.max_val(chronicle.quantile_sketch),
+    chronicle.relative_error(chronicle.quantile_sketch), chronicle.histogram(chronicle.quantile_sketch),
+    chronicle.current_user_id()
+TO PUBLIC;
+
+-- An administrator of pg_chronicle (the owner who ran CREATE EXTENSION in a trusted
+-- install, and Supabase's service_role): reads everything; writes state through the
+-- versioning (functions, or INSERT into the state_store view), executions and Gist
+-- targets directly, and the queue and rollups only through their functions.
+-- The internal helpers (export_advance, export_stale_lease, refresh_buckets) stay the
+-- owner's: they run inside the functions above.
+CREATE FUNCTION chronicle.grant_administration(grantee text, with_grant_option boolean)
+RETURNS void LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  option text := CASE WHEN with_grant_option THEN ' WITH GRANT OPTION' ELSE '' END;
 BEGIN
-  EXECUTE format('GRANT USAGE ON SCHEMA chronicle TO %I WITH GRANT OPTION', session_user);
-  EXECUTE format('GRANT ALL ON ALL TABLES IN SCHEMA chronicle TO %I WITH GRANT OPTION', session_user);
-  EXECUTE format('GRANT ALL ON ALL SEQUENCES IN SCHEMA chronicle TO %I WITH GRANT OPTION', session_user);
-  EXECUTE format('GRANT ALL ON ALL FUNCTIONS IN SCHEMA chronicle TO %I WITH GRANT OPTION', session_user);
-  -- Row-level security would otherwise hide every execution from the administrator too.
-  EXECUTE format('CREATE POLICY "Installer sees all executions" ON chronicle.command_executions TO %I USING (true) WITH CHECK (true)',
-                 session_user);
+  EXECUTE format('GRANT USAGE ON SCHEMA chronicle TO %I', grantee) || option;
+  EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA chronicle TO %I', grantee) || option;
+  EXECUTE format('GRANT INSERT ON chronicle.state_store TO %I', grantee) || option;
+  EXECUTE format('GRANT INSERT, UPDATE, DELETE ON chronicle.command_executions, chronicle.gist_targets TO %I', grantee) || option;
+  EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA chronicle TO %I', grantee) || option;
+  EXECUTE format('REVOKE EXECUTE ON FUNCTION chronicle.export_advance(text[], text[]), '
+                 'chronicle.export_stale_lease(bigint), chronicle.refresh_buckets(timestamptz[], text[]), '
+                 'chronicle.grant_administration(text, boolean) FROM %I', grantee);
 END
 $$;
 
--- Supabase's roles, when the database has them: the service role runs everything; a
--- signed-in user records and reads their own command executions (row-level security
--- decides which rows); anon gets nothing but the schema. Other roles are granted by the
--- database owner (see the README).
 DO $$
 BEGIN
+  -- In a trusted install by a database owner the objects belong to the bootstrap
+  -- superuser, and the owner who ran CREATE EXTENSION (session_user) administers them,
+  -- with the right to grant that on. A superuser who installs owns them already.
+  IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user) THEN
+    PERFORM chronicle.grant_administration(session_user, true);
+    -- Row-level security would otherwise hide every execution from the administrator too.
+    EXECUTE format('CREATE POLICY "Installer sees all executions" ON chronicle.command_executions '
+                   'TO %I USING (true) WITH CHECK (true)', session_user);
+  END IF;
+  -- Supabase's roles, when the database has them: the service role administers; a
+  -- signed-in user records and reads their own command executions (row-level security
+  -- decides which rows) and nothing else; anon gets the schema and the sketch functions.
+  -- Other roles are granted by the administrator (see the README).
   IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
-    GRANT USAGE ON SCHEMA chronicle TO service_role;
-    GRANT SELECT ON ALL TABLES IN SCHEMA chronicle TO service_role;
-    GRANT INSERT ON chronicle.state_store TO service_role;
-    GRANT INSERT, UPDATE, DELETE ON chronicle.command_executions TO service_role;
-    GRANT INSERT, UPDATE, DELETE ON chronicle.gist_targets TO service_role;
-    GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA chronicle TO service_role;
+    PERFORM chronicle.grant_administration('service_role', false);
   END IF;
   IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'authenticated') THEN
     GRANT USAGE ON SCHEMA chronicle TO authenticated;
     GRANT SELECT, INSERT, UPDATE ON chronicle.command_executions TO authenticated;
     GRANT SELECT ON chronicle.command_events TO authenticated;
+    GRANT EXECUTE ON FUNCTION
+        chronicle.start_command(text, jsonb, uuid, jsonb),
+        chronicle.finish_command(uuid, text, jsonb),
+        chronicle.record_command(text, jsonb, uuid, text, double precision, jsonb, jsonb),
+        chronicle.track(jsonb)
+    TO authenticated;
   END IF;
   IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'anon') THEN
     GRANT USAGE ON SCHEMA chronicle TO anon;
   END IF;
 END
 $$;
+
+DROP FUNCTION chronicle.grant_administration(text, boolean);
