@@ -89,6 +89,14 @@ impl IntoDatum for JsonbDatum {
 function_abi_via_datum!(Jsonb, JsonbDatum);
 
 fn parse(text: &str) -> Value {
+    let limit = crate::settings::max_derived_bytes();
+    if text.len() > limit {
+        crate::errors::raise_with_hint(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("jsonb value of {} bytes is over the {limit} bytes pg_chronicle reads", text.len()),
+            "pg_chronicle reads documents of up to twice chronicle.max_state_bytes.",
+        );
+    }
     chronicle_json::parse(text).unwrap_or_else(|error| {
         raise(PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED, format!("cannot process jsonb value: {error}"))
     })

@@ -12,9 +12,34 @@ pub static MAX_STATE_BYTES: GucSetting<i32> = GucSetting::<i32>::new(DEFAULT_MAX
 
 pub static EXPORT_MAX_ATTEMPTS: GucSetting<i32> = GucSetting::<i32>::new(10);
 
-/// Keys whose values never reach disk in command parameters (matched as described in
-/// chronicle_json::Redactor: case-insensitive, ignoring `_` `-` and spaces, by substring).
-const DEFAULT_REDACT_KEYS: &std::ffi::CStr = c"password,passwd,secret,token,api_key,apikey,authorization,auth_header,access_key,private_key,client_secret,credential,cookie,session_key,signature";
+/// Keys whose values never reach disk in command executions: the default list of
+/// `chronicle_json`, which says how keys are matched. A GUC's boot value must be a
+/// C string constant, hence the copy, which the build checks against the original.
+const DEFAULT_REDACT_KEYS: &std::ffi::CStr = c"password,passwd,pwd,passphrase,contrasena,contraseña,db_pass,\
+    secret,token,jwt,bearer,csrf,xsrf,\
+    authorization,auth_header,cookie,session,signature,\
+    api_key,auth_key,access_key,private_key,priv_key,client_key,service_key,account_key,\
+    signing_key,encryption_key,master_key,ssh_key,\
+    credential,connection_string,database_url";
+
+const _: () = assert!(
+    same_bytes(DEFAULT_REDACT_KEYS.to_bytes(), chronicle_json::DEFAULT_REDACT_KEYS.as_bytes()),
+    "settings::DEFAULT_REDACT_KEYS must equal chronicle_json::DEFAULT_REDACT_KEYS"
+);
+
+const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
 
 pub static REDACT_KEYS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(DEFAULT_REDACT_KEYS));
 
@@ -45,7 +70,7 @@ pub fn register() {
     GucRegistry::define_string_guc(
         c"chronicle.redact_keys",
         c"Comma-separated keys whose values are replaced by \"[REDACTED]\" in command parameters.",
-        c"A key matches when, ignoring case, '_', '-' and spaces, it contains one of these; at any depth.",
+        c"A key matches when, after Unicode NFKC and case folding and ignoring every character that is not a letter or digit, it contains one of these; at any depth, also in header lists and JSON inside strings.",
         &REDACT_KEYS,
         GucContext::Suset,
         GucFlags::default(),
@@ -60,4 +85,13 @@ pub fn redact_keys() -> String {
 /// The limit in bytes, as a `usize` for comparing with document lengths.
 pub fn max_state_bytes() -> usize {
     usize::try_from(MAX_STATE_BYTES.get()).unwrap_or(usize::MAX)
+}
+
+/// The most bytes of JSON text the extension reads or builds from one document — an
+/// argument it parses (a state, an execution's parameters, a tracked event) or an output
+/// it derives (a diff): twice `chronicle.max_state_bytes`. Checked before the document
+/// is read or the output built, so that memory stays a bounded multiple of the setting:
+/// an allocation Rust cannot satisfy aborts the whole server, not just the statement.
+pub fn max_derived_bytes() -> usize {
+    max_state_bytes().saturating_mul(2)
 }

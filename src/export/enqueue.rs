@@ -159,21 +159,44 @@ fn queue_has_heads() -> bool {
 }
 
 /// The Gist file's content: the state as indented JSON, keys sorted, for people reading
-/// the Gist; the exporter sends it as it is.
+/// the Gist; the exporter sends it as it is. Indentation repeats with depth, so a state
+/// nested deep with many leaves would be hundreds of times its size indented: when the
+/// indented text would not fit in `chronicle.max_state_bytes` (a Gist file's limit too),
+/// the file is the compact canonical JSON instead, which always fits.
 fn file_content(state: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(state).expect("a JSON value always serializes");
-    text.push('\n');
-    text
+    if chronicle_json::pretty_len(state) < crate::settings::max_state_bytes() {
+        let mut text = serde_json::to_string_pretty(state).expect("a JSON value always serializes");
+        text.push('\n');
+        text
+    } else {
+        let mut text = chronicle_json::canonical_string(state);
+        text.push('\n');
+        text
+    }
 }
 
-/// `NOTIFY chronicle_export` at commit. PostgreSQL folds identical notifications of one
-/// transaction into one, so a transaction writing many versions wakes exporters once.
+/// `NOTIFY chronicle_export` at commit, once per transaction, so exporters wake up.
+///
+/// Sent from a pre-commit callback rather than during the write: PostgreSQL refuses to
+/// `PREPARE TRANSACTION` a transaction that has notified, and two-phase commit (Citus's
+/// included) must be able to write states. A prepared transaction fires no pre-commit
+/// callback, so its exports wake nobody; exporters find them on their next poll.
 fn notify_exporters() {
-    // SAFETY: pg_notify takes two text arguments; both are given.
-    unsafe {
-        pgrx::direct_function_call::<()>(
-            pg_sys::pg_notify,
-            &["chronicle_export".into_datum(), "".into_datum()],
-        );
+    thread_local! {
+        // The top transaction that already has the callback; a backend is one thread.
+        static REGISTERED_FOR: std::cell::Cell<pg_sys::TransactionId> =
+            const { std::cell::Cell::new(pg_sys::InvalidTransactionId) };
     }
+    // SAFETY: inside a transaction that has just written the queue, so it has an xid.
+    let xid = unsafe { pg_sys::GetTopTransactionId() };
+    if REGISTERED_FOR.with(|registered| registered.replace(xid)) == xid {
+        return;
+    }
+    pgrx::register_xact_callback(pgrx::PgXactCallbackEvent::PreCommit, || {
+        // SAFETY: pg_notify takes two text arguments; both are given. Before commit a
+        // notification is only queued, and an error here still aborts cleanly.
+        unsafe {
+            pgrx::direct_function_call::<()>(pg_sys::pg_notify, &["chronicle_export".into_datum(), "".into_datum()]);
+        }
+    });
 }

@@ -6,7 +6,8 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use serde_json::Value;
 
-use crate::errors::raise;
+use crate::errors::{raise, raise_with_hint};
+use crate::settings;
 use crate::jsonb::{json_kind, Jsonb, JsonbDatum, JsonbRef};
 use crate::state::store::{self, EntityKey, NewState, Origin};
 use crate::state::trigger::require_state;
@@ -106,15 +107,26 @@ fn delete_state(entity_type: Option<&str>, entity_id: Option<&str>) -> bool {
 }
 
 /// The RFC 6902 JSON Patch that turns version `from_version` of an entity into
-/// `to_version`.
-#[pg_extern(stable, strict, parallel_safe, security_definer)]
+/// `to_version`. Runs as the caller, who needs to be able to read the history.
+///
+/// A patch repeats the path of every change, so two documents nested deep with many
+/// leaves give a patch hundreds of times their size: it is refused (54000) before it
+/// grows past [`settings::max_derived_bytes`].
+#[pg_extern(stable, strict, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn state_diff(entity_type: &str, entity_id: &str, from_version: i32, to_version: i32) -> Jsonb {
     let key = EntityKey::new(Some(entity_type), Some(entity_id));
     Spi::connect_mut(|client| {
         let from = version_state(client, &key, from_version);
         let to = version_state(client, &key, to_version);
-        Jsonb(chronicle_json::diff(&from, &to))
+        let limit = settings::max_derived_bytes();
+        Jsonb(chronicle_json::diff_bounded(&from, &to, limit).unwrap_or_else(|_| {
+            raise_with_hint(
+                PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+                format!("the diff of {key} from version {from_version} to {to_version} would be over {limit} bytes"),
+                "A diff may be at most twice chronicle.max_state_bytes; compare the versions' states instead.",
+            )
+        }))
     })
 }
 
