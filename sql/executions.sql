@@ -52,14 +52,17 @@ CREATE INDEX idx_command_executions_parameters
     ON chronicle.command_executions USING gin (parameters);
 CREATE INDEX idx_command_executions_command_time
     ON chronicle.command_executions (command_name, started_at);
--- chronicle.track() is idempotent per RudderStack messageId.
+-- chronicle.track() is idempotent per RudderStack messageId and sender: the same message
+-- from the same user (or anonymous id) is recorded once, and one sender's messageId
+-- never collides with another's.
 CREATE UNIQUE INDEX idx_command_executions_message_id
-    ON chronicle.command_executions (message_id) WHERE message_id IS NOT NULL;
+    ON chronicle.command_executions (message_id, user_id, anonymous_id) NULLS NOT DISTINCT
+    WHERE message_id IS NOT NULL;
 
 COMMENT ON TABLE chronicle.command_executions IS
   'One row per command execution: status moves pending -> running -> success | failed, never back; secrets in parameters are redacted on the way in; users see only their own rows';
 COMMENT ON COLUMN chronicle.command_executions.user_id IS 'The user who ran the command (auth.users id); row-level security matches it against chronicle.current_user_id()';
-COMMENT ON COLUMN chronicle.command_executions.parameters IS 'Command parameters; members whose key matches chronicle.redact_keys are stored as "[REDACTED]"';
+COMMENT ON COLUMN chronicle.command_executions.parameters IS 'Command parameters; secrets (keys matching chronicle.redact_keys, header lists, JSON in strings) are stored as "[REDACTED]"';
 COMMENT ON COLUMN chronicle.command_executions.status IS 'pending, running, success or failed; only moves forward';
 COMMENT ON COLUMN chronicle.command_executions.completed_at IS 'Set by the database when the execution finishes (unless the writer gives it, e.g. a tracked event)';
 COMMENT ON COLUMN chronicle.command_executions.duration_ms IS 'completed_at - started_at in milliseconds, set when the execution finishes unless the writer gives it';
@@ -70,7 +73,7 @@ COMMENT ON COLUMN chronicle.command_executions.hooks_blocked IS 'Hooks that bloc
 COMMENT ON COLUMN chronicle.command_executions.chain_commands IS 'Commands of the chain this execution belongs to (seeds'' chain metrics)';
 COMMENT ON COLUMN chronicle.command_executions.state_size_bytes IS 'State bytes the command read or wrote (seeds'' state metrics)';
 COMMENT ON COLUMN chronicle.command_executions.event IS 'The RudderStack event this row came from (chronicle.track), if any';
-COMMENT ON COLUMN chronicle.command_executions.message_id IS 'RudderStack messageId; tracking the same message twice records it once';
+COMMENT ON COLUMN chronicle.command_executions.message_id IS 'RudderStack messageId; tracking the same message twice from the same sender (user_id, anonymous_id) records it once';
 
 -- Row-level security as in the seeds: a user sees (and writes) only their own
 -- executions. The function is wrapped in a sub-select so it is evaluated once per query,

@@ -62,6 +62,12 @@ BEGIN
     RAISE EXCEPTION 'duration_ms must be a finite, non-negative number of milliseconds, not %', record_command.duration_ms
       USING ERRCODE = 'numeric_value_out_of_range';
   END IF;
+  -- Executions carry times from 1970 on (see the lifecycle trigger).
+  IF record_command.duration_ms > extract(epoch FROM finished_at - timestamptz '1970-01-01 00:00+00') * 1000 THEN
+    RAISE EXCEPTION 'duration_ms % would start the execution before 1970-01-01, the earliest time an execution may carry',
+      record_command.duration_ms
+      USING ERRCODE = 'datetime_field_overflow';
+  END IF;
   INSERT INTO chronicle.command_executions
          (command_name, parameters, user_id, status, started_at, completed_at, duration_ms, error, metadata)
   VALUES (record_command.command_name, coalesce(record_command.parameters, '{}'),

@@ -30,6 +30,21 @@ CREATE TABLE chronicle.metrics_horizon (
 COMMENT ON TABLE chronicle.metrics_horizon IS
   'At most one row: raw command executions before pruned_before were pruned, and the rollups of those hours and days are final';
 
+-- Buckets the last refresh could not compute, and why: one bad row must not hold back
+-- the metrics of every other bucket. A bucket leaves this table when a later refresh
+-- computes it (any new change to it, or chronicle.retry_failed_metrics()).
+CREATE TABLE chronicle.metrics_failures (
+    hour         timestamptz NOT NULL,
+    command_name text        NOT NULL,
+    sqlstate     text        NOT NULL,
+    message      text        NOT NULL,
+    failed_at    timestamptz NOT NULL,
+    CONSTRAINT metrics_failures_pkey PRIMARY KEY (hour, command_name)
+);
+
+COMMENT ON TABLE chronicle.metrics_failures IS
+  'Hourly buckets chronicle.refresh_metrics() could not compute, with the error; the other buckets were refreshed';
+
 CREATE TABLE chronicle.command_metrics_hourly (
     hour            timestamptz      NOT NULL,
     command_name    text             NOT NULL,
@@ -109,10 +124,14 @@ BEGIN
     SELECT date_trunc('hour', started_at, 'UTC'), command_name FROM new_executions
      UNION
     SELECT date_trunc('hour', started_at, 'UTC'), command_name FROM old_executions WHERE started_at >= horizon;
-  ELSE
+  ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO chronicle.metrics_changes (hour, command_name)
     SELECT DISTINCT date_trunc('hour', started_at, 'UTC'), command_name FROM old_executions
      WHERE started_at >= horizon;
+  ELSE
+    -- TRUNCATE names no rows: every bucket that is not final may have lost some.
+    INSERT INTO chronicle.metrics_changes (hour, command_name)
+    SELECT m.hour, m.command_name FROM chronicle.command_metrics_hourly m WHERE m.hour >= horizon;
   END IF;
   RETURN NULL;
 END
@@ -130,12 +149,139 @@ CREATE TRIGGER command_executions_metrics_delete
     AFTER DELETE ON chronicle.command_executions
     REFERENCING OLD TABLE AS old_executions
     FOR EACH STATEMENT EXECUTE FUNCTION chronicle.record_metrics_changes();
+CREATE TRIGGER command_executions_metrics_truncate
+    AFTER TRUNCATE ON chronicle.command_executions
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle.record_metrics_changes();
+
+-- Recomputes the given hourly buckets from the raw rows, and their days from the hours;
+-- returns the executions read. Callers pass the keys in (hour, command) order: buckets
+-- are locked in that one global order, so concurrent refreshes never deadlock.
+CREATE FUNCTION chronicle.refresh_buckets(key_hours timestamptz[], key_commands text[]) RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  day_dates date[];
+  day_commands text[];
+  rows_read bigint := 0;
+BEGIN
+  -- Lock the hourly buckets, creating missing ones, in (hour, command) order.
+  INSERT INTO chronicle.command_metrics_hourly AS m
+         (hour, command_name, executions, successful, failed, unique_users, error_codes, user_ids, refreshed_at)
+  SELECT k.hour, k.command_name, 0, 0, 0, 0, '{}', '{}', clock_timestamp()
+    FROM unnest(key_hours, key_commands) AS k(hour, command_name)
+   ORDER BY k.hour, k.command_name
+  ON CONFLICT DO NOTHING;
+  PERFORM FROM chronicle.command_metrics_hourly m
+    JOIN unnest(key_hours, key_commands) AS k(hour, command_name)
+      ON m.hour = k.hour AND m.command_name = k.command_name
+   ORDER BY m.hour, m.command_name
+     FOR UPDATE OF m;
+
+  -- LATERAL: each bucket is read through the (command_name, started_at) index; a plain
+  -- join on the time range lets the planner scan the whole table instead.
+  WITH fresh AS (
+    SELECT k.hour, k.command_name, b.*
+      FROM unnest(key_hours, key_commands) AS k(hour, command_name)
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS executions,
+               count(*) FILTER (WHERE e.status = 'success') AS successful,
+               count(*) FILTER (WHERE e.status = 'failed') AS failed,
+               chronicle.percentile_agg(e.duration_ms) AS sketch,
+               coalesce(array_agg(DISTINCT e.user_id) FILTER (WHERE e.user_id IS NOT NULL), '{}') AS user_ids,
+               coalesce(array_agg(DISTINCT e.error ->> 'code') FILTER (WHERE e.error ->> 'code' IS NOT NULL), '{}') AS error_codes
+          FROM chronicle.command_executions e
+         WHERE e.command_name = k.command_name
+           AND e.started_at >= k.hour AND e.started_at < k.hour + interval '1 hour') b),
+  written AS (
+    UPDATE chronicle.command_metrics_hourly m
+       SET executions = f.executions, successful = f.successful, failed = f.failed,
+           avg_time_ms = chronicle.mean(f.sketch), duration_sketch = f.sketch,
+           p50_time_ms = p[1], p95_time_ms = p[2], p99_time_ms = p[3],
+           unique_users = cardinality(f.user_ids), error_codes = f.error_codes,
+           user_ids = f.user_ids, refreshed_at = clock_timestamp()
+      FROM fresh f
+      LEFT JOIN LATERAL (SELECT chronicle.approx_percentiles(f.sketch, '{0.5, 0.95, 0.99}') AS p) ps ON true
+     WHERE m.hour = f.hour AND m.command_name = f.command_name
+    RETURNING f.executions)
+  SELECT coalesce(sum(w.executions), 0) INTO rows_read FROM written w;
+
+  -- Hours whose executions were all deleted have nothing to report.
+  DELETE FROM chronicle.command_metrics_hourly m
+   USING unnest(key_hours, key_commands) AS k(hour, command_name)
+   WHERE m.hour = k.hour AND m.command_name = k.command_name AND m.executions = 0;
+
+  -- The days of those hours, rolled up from the hours.
+  SELECT coalesce(array_agg(d.date ORDER BY d.date, d.command_name), '{}'),
+         coalesce(array_agg(d.command_name ORDER BY d.date, d.command_name), '{}')
+    INTO day_dates, day_commands
+    FROM (SELECT DISTINCT (k.hour AT TIME ZONE 'UTC')::date AS date, k.command_name
+            FROM unnest(key_hours, key_commands) AS k(hour, command_name)) d;
+
+  INSERT INTO chronicle.command_metrics_daily AS m
+         (date, command_name, executions, successful, failed, unique_users, error_codes, user_ids, refreshed_at)
+  SELECT d.date, d.command_name, 0, 0, 0, 0, '{}', '{}', clock_timestamp()
+    FROM unnest(day_dates, day_commands) AS d(date, command_name)
+   ORDER BY d.date, d.command_name
+  ON CONFLICT DO NOTHING;
+  PERFORM FROM chronicle.command_metrics_daily m
+    JOIN unnest(day_dates, day_commands) AS d(date, command_name)
+      ON m.date = d.date AND m.command_name = d.command_name
+   ORDER BY m.date, m.command_name
+     FOR UPDATE OF m;
+
+  WITH fresh AS (
+    SELECT d.date, d.command_name, b.*
+      FROM unnest(day_dates, day_commands) AS d(date, command_name)
+      CROSS JOIN LATERAL (
+        SELECT coalesce(sum(h.executions), 0) AS executions,
+               coalesce(sum(h.successful), 0) AS successful,
+               coalesce(sum(h.failed), 0) AS failed,
+               chronicle.rollup(h.duration_sketch) AS sketch,
+               (SELECT coalesce(array_agg(DISTINCT u.user_id), '{}')
+                  FROM chronicle.command_metrics_hourly h2, unnest(h2.user_ids) AS u(user_id)
+                 WHERE h2.command_name = d.command_name
+                   AND h2.hour >= d.date::timestamp AT TIME ZONE 'UTC'
+                   AND h2.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') AS user_ids,
+               (SELECT coalesce(array_agg(DISTINCT c.code), '{}')
+                  FROM chronicle.command_metrics_hourly h2, unnest(h2.error_codes) AS c(code)
+                 WHERE h2.command_name = d.command_name
+                   AND h2.hour >= d.date::timestamp AT TIME ZONE 'UTC'
+                   AND h2.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') AS error_codes
+          FROM chronicle.command_metrics_hourly h
+         WHERE h.command_name = d.command_name
+           AND h.hour >= d.date::timestamp AT TIME ZONE 'UTC'
+           AND h.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') b)
+  UPDATE chronicle.command_metrics_daily m
+     SET executions = f.executions, successful = f.successful, failed = f.failed,
+         avg_time_ms = chronicle.mean(f.sketch), duration_sketch = f.sketch,
+         p50_time_ms = p[1], p95_time_ms = p[2], p99_time_ms = p[3],
+         unique_users = cardinality(f.user_ids), error_codes = f.error_codes,
+         user_ids = f.user_ids, refreshed_at = clock_timestamp()
+    FROM fresh f
+    LEFT JOIN LATERAL (SELECT chronicle.approx_percentiles(f.sketch, '{0.5, 0.95, 0.99}') AS p) ps ON true
+   WHERE m.date = f.date AND m.command_name = f.command_name;
+
+  DELETE FROM chronicle.command_metrics_daily m
+   USING unnest(day_dates, day_commands) AS d(date, command_name)
+   WHERE m.date = d.date AND m.command_name = d.command_name AND m.executions = 0;
+  DELETE FROM chronicle.metrics_failures f
+   USING unnest(key_hours, key_commands) AS k(hour, command_name)
+   WHERE f.hour = k.hour AND f.command_name = k.command_name;
+  RETURN rows_read;
+END
+$$;
 
 -- Recomputes the changed buckets. Concurrent refreshes take disjoint sets of changes
 -- (SKIP LOCKED) and lock the buckets they rewrite in one global order, so they never
 -- deadlock and only wait for each other on a bucket both must rewrite; a bucket is
 -- recomputed after its lock is held, from a snapshot that sees everything the previous
 -- holder saw, so nothing is counted twice or lost.
+--
+-- All buckets are computed in one pass. Should that fail (a row that cannot be
+-- aggregated, such as a time at the edge of the timestamp range written before 0.4.0
+-- validated times), each bucket is computed on its own: those that fail are recorded in
+-- chronicle.metrics_failures with a warning, and every other bucket is refreshed.
 CREATE FUNCTION chronicle.refresh_metrics()
 RETURNS TABLE (hourly_buckets integer, daily_buckets integer, executions_read bigint, milliseconds double precision)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -146,9 +292,11 @@ DECLARE
   horizon timestamptz := coalesce((SELECT pruned_before FROM chronicle.metrics_horizon), '-infinity');
   key_hours timestamptz[];
   key_commands text[];
-  day_dates date[];
-  day_commands text[];
   rows_read bigint := 0;
+  days integer;
+  i integer;
+  failed_state text;
+  failed_message text;
 BEGIN
   WITH taken AS (
     DELETE FROM chronicle.metrics_changes c
@@ -160,112 +308,56 @@ BEGIN
     FROM (SELECT DISTINCT t.hour, t.command_name FROM taken t WHERE t.hour >= horizon) k;
 
   IF cardinality(key_hours) > 0 THEN
-    -- Lock the hourly buckets, creating missing ones, in (hour, command) order.
-    INSERT INTO chronicle.command_metrics_hourly AS m
-           (hour, command_name, executions, successful, failed, unique_users, error_codes, user_ids, refreshed_at)
-    SELECT k.hour, k.command_name, 0, 0, 0, 0, '{}', '{}', clock_timestamp()
-      FROM unnest(key_hours, key_commands) AS k(hour, command_name)
-     ORDER BY k.hour, k.command_name
-    ON CONFLICT DO NOTHING;
-    PERFORM FROM chronicle.command_metrics_hourly m
-      JOIN unnest(key_hours, key_commands) AS k(hour, command_name)
-        ON m.hour = k.hour AND m.command_name = k.command_name
-     ORDER BY m.hour, m.command_name
-       FOR UPDATE OF m;
-
-    -- LATERAL: each bucket is read through the (command_name, started_at) index; a plain
-    -- join on the time range lets the planner scan the whole table instead.
-    WITH fresh AS (
-      SELECT k.hour, k.command_name, b.*
-        FROM unnest(key_hours, key_commands) AS k(hour, command_name)
-        CROSS JOIN LATERAL (
-          SELECT count(*) AS executions,
-                 count(*) FILTER (WHERE e.status = 'success') AS successful,
-                 count(*) FILTER (WHERE e.status = 'failed') AS failed,
-                 chronicle.percentile_agg(e.duration_ms) AS sketch,
-                 coalesce(array_agg(DISTINCT e.user_id) FILTER (WHERE e.user_id IS NOT NULL), '{}') AS user_ids,
-                 coalesce(array_agg(DISTINCT e.error ->> 'code') FILTER (WHERE e.error ->> 'code' IS NOT NULL), '{}') AS error_codes
-            FROM chronicle.command_executions e
-           WHERE e.command_name = k.command_name
-             AND e.started_at >= k.hour AND e.started_at < k.hour + interval '1 hour') b),
-    written AS (
-      UPDATE chronicle.command_metrics_hourly m
-         SET executions = f.executions, successful = f.successful, failed = f.failed,
-             avg_time_ms = chronicle.mean(f.sketch), duration_sketch = f.sketch,
-             p50_time_ms = p[1], p95_time_ms = p[2], p99_time_ms = p[3],
-             unique_users = cardinality(f.user_ids), error_codes = f.error_codes,
-             user_ids = f.user_ids, refreshed_at = clock_timestamp()
-        FROM fresh f
-        LEFT JOIN LATERAL (SELECT chronicle.approx_percentiles(f.sketch, '{0.5, 0.95, 0.99}') AS p) ps ON true
-       WHERE m.hour = f.hour AND m.command_name = f.command_name
-      RETURNING f.executions)
-    SELECT coalesce(sum(w.executions), 0) INTO rows_read FROM written w;
-
-    -- Hours whose executions were all deleted have nothing to report.
-    DELETE FROM chronicle.command_metrics_hourly m
-     USING unnest(key_hours, key_commands) AS k(hour, command_name)
-     WHERE m.hour = k.hour AND m.command_name = k.command_name AND m.executions = 0;
-
-    -- The days of those hours, rolled up from the hours.
-    SELECT coalesce(array_agg(d.date ORDER BY d.date, d.command_name), '{}'),
-           coalesce(array_agg(d.command_name ORDER BY d.date, d.command_name), '{}')
-      INTO day_dates, day_commands
-      FROM (SELECT DISTINCT (k.hour AT TIME ZONE 'UTC')::date AS date, k.command_name
-              FROM unnest(key_hours, key_commands) AS k(hour, command_name)) d;
-
-    INSERT INTO chronicle.command_metrics_daily AS m
-           (date, command_name, executions, successful, failed, unique_users, error_codes, user_ids, refreshed_at)
-    SELECT d.date, d.command_name, 0, 0, 0, 0, '{}', '{}', clock_timestamp()
-      FROM unnest(day_dates, day_commands) AS d(date, command_name)
-     ORDER BY d.date, d.command_name
-    ON CONFLICT DO NOTHING;
-    PERFORM FROM chronicle.command_metrics_daily m
-      JOIN unnest(day_dates, day_commands) AS d(date, command_name)
-        ON m.date = d.date AND m.command_name = d.command_name
-     ORDER BY m.date, m.command_name
-       FOR UPDATE OF m;
-
-    WITH fresh AS (
-      SELECT d.date, d.command_name, b.*
-        FROM unnest(day_dates, day_commands) AS d(date, command_name)
-        CROSS JOIN LATERAL (
-          SELECT coalesce(sum(h.executions), 0) AS executions,
-                 coalesce(sum(h.successful), 0) AS successful,
-                 coalesce(sum(h.failed), 0) AS failed,
-                 chronicle.rollup(h.duration_sketch) AS sketch,
-                 (SELECT coalesce(array_agg(DISTINCT u.user_id), '{}')
-                    FROM chronicle.command_metrics_hourly h2, unnest(h2.user_ids) AS u(user_id)
-                   WHERE h2.command_name = d.command_name
-                     AND h2.hour >= d.date::timestamp AT TIME ZONE 'UTC'
-                     AND h2.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') AS user_ids,
-                 (SELECT coalesce(array_agg(DISTINCT c.code), '{}')
-                    FROM chronicle.command_metrics_hourly h2, unnest(h2.error_codes) AS c(code)
-                   WHERE h2.command_name = d.command_name
-                     AND h2.hour >= d.date::timestamp AT TIME ZONE 'UTC'
-                     AND h2.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') AS error_codes
-            FROM chronicle.command_metrics_hourly h
-           WHERE h.command_name = d.command_name
-             AND h.hour >= d.date::timestamp AT TIME ZONE 'UTC'
-             AND h.hour < (d.date + 1)::timestamp AT TIME ZONE 'UTC') b)
-    UPDATE chronicle.command_metrics_daily m
-       SET executions = f.executions, successful = f.successful, failed = f.failed,
-           avg_time_ms = chronicle.mean(f.sketch), duration_sketch = f.sketch,
-           p50_time_ms = p[1], p95_time_ms = p[2], p99_time_ms = p[3],
-           unique_users = cardinality(f.user_ids), error_codes = f.error_codes,
-           user_ids = f.user_ids, refreshed_at = clock_timestamp()
-      FROM fresh f
-      LEFT JOIN LATERAL (SELECT chronicle.approx_percentiles(f.sketch, '{0.5, 0.95, 0.99}') AS p) ps ON true
-     WHERE m.date = f.date AND m.command_name = f.command_name;
-
-    DELETE FROM chronicle.command_metrics_daily m
-     USING unnest(day_dates, day_commands) AS d(date, command_name)
-     WHERE m.date = d.date AND m.command_name = d.command_name AND m.executions = 0;
+    BEGIN
+      rows_read := chronicle.refresh_buckets(key_hours, key_commands);
+    EXCEPTION WHEN OTHERS THEN
+      rows_read := 0;
+      FOR i IN 1 .. cardinality(key_hours) LOOP
+        BEGIN
+          rows_read := rows_read + chronicle.refresh_buckets(ARRAY[key_hours[i]], ARRAY[key_commands[i]]);
+        EXCEPTION WHEN OTHERS THEN
+          GET STACKED DIAGNOSTICS failed_state = RETURNED_SQLSTATE, failed_message = MESSAGE_TEXT;
+          -- A bucket whose executions are all gone has nothing to compute: it is empty.
+          IF NOT EXISTS (SELECT FROM chronicle.command_executions e
+                          WHERE e.command_name = key_commands[i]
+                            AND date_trunc('hour', e.started_at, 'UTC') = key_hours[i]) THEN
+            DELETE FROM chronicle.command_metrics_hourly m
+             WHERE m.hour = key_hours[i] AND m.command_name = key_commands[i];
+            DELETE FROM chronicle.metrics_failures f
+             WHERE f.hour = key_hours[i] AND f.command_name = key_commands[i];
+            CONTINUE;
+          END IF;
+          RAISE WARNING 'pg_chronicle: metrics of command % in the hour of % were not refreshed: %',
+            key_commands[i], key_hours[i], failed_message
+            USING HINT = 'The bucket is listed in chronicle.metrics_failures; the other buckets were refreshed.';
+          INSERT INTO chronicle.metrics_failures AS f (hour, command_name, sqlstate, message, failed_at)
+          VALUES (key_hours[i], key_commands[i], failed_state, failed_message, clock_timestamp())
+          ON CONFLICT (hour, command_name) DO UPDATE
+             SET sqlstate = excluded.sqlstate, message = excluded.message, failed_at = excluded.failed_at;
+        END;
+      END LOOP;
+    END;
   END IF;
 
-  RETURN QUERY SELECT cardinality(key_hours), coalesce(cardinality(day_dates), 0), rows_read,
+  SELECT count(DISTINCT ((k.hour AT TIME ZONE 'UTC')::date, k.command_name)) INTO days
+    FROM unnest(key_hours, key_commands) AS k(hour, command_name);
+  RETURN QUERY SELECT cardinality(key_hours), days, rows_read,
                       (extract(epoch FROM clock_timestamp() - started) * 1000)::double precision;
 END
 $$;
+
+-- Computes, once more, the buckets a refresh could not: after the rows that failed were
+-- corrected or deleted. Returns how many buckets were queued.
+CREATE FUNCTION chronicle.retry_failed_metrics() RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  WITH queued AS (
+    INSERT INTO chronicle.metrics_changes (hour, command_name)
+    SELECT f.hour, f.command_name FROM chronicle.metrics_failures f
+    RETURNING 1)
+  SELECT count(*) FROM queued;
+END;
 
 -- The seeds' command_performance_mv (hourly, last 7 days), now a view over the rollup.
 CREATE VIEW chronicle.command_performance AS
@@ -332,6 +424,10 @@ $$;
 
 COMMENT ON FUNCTION chronicle.record_metrics_changes() IS
   'Trigger: records the hourly buckets a statement on command_executions changed, for chronicle.refresh_metrics()';
+COMMENT ON FUNCTION chronicle.refresh_buckets(timestamptz[], text[]) IS
+  'Internal to chronicle.refresh_metrics(): recomputes the given hourly buckets and their days';
+COMMENT ON FUNCTION chronicle.retry_failed_metrics() IS
+  'Queues the buckets listed in chronicle.metrics_failures for the next chronicle.refresh_metrics(); returns how many';
 COMMENT ON FUNCTION chronicle.refresh_metrics() IS
   'Recomputes the hourly and daily metrics of the buckets changed since the last refresh; returns the buckets rewritten, executions read and milliseconds taken';
 COMMENT ON VIEW chronicle.command_performance IS

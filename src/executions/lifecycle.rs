@@ -1,7 +1,8 @@
 //! The lifecycle of a command execution, enforced for every writer: status only moves
 //! forward (pending -> running -> success | failed), a finished execution's status and
 //! times are final, the database stamps completed_at and duration_ms when an execution
-//! finishes, updated_at follows every change, and secrets in `parameters` are redacted
+//! finishes, updated_at follows every change, times stay within the range metrics can
+//! bucket, and secrets in `parameters`, `metadata`, `error` and `context` are redacted
 //! before the row is stored.
 
 use chronicle_json::Redactor;
@@ -9,7 +10,7 @@ use pgrx::datum::{TimestampWithTimeZone, TryFromDatumError};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, WhoAllocated};
 
-use crate::clock::clock_timestamp;
+use crate::clock::{clock_timestamp, is_execution_time, shown_ms, EXECUTION_TIME_RANGE, MAX_DURATION_MS};
 use crate::errors::{raise, raise_with_hint};
 use crate::jsonb::{Jsonb, JsonbRef};
 use crate::settings;
@@ -106,12 +107,19 @@ fn command_executions_lifecycle<'a>(
 
     let started_at = row.get_by_name::<TimestampWithTimeZone>("started_at")?.unwrap_or(now);
     let completed_at = row.get_by_name::<TimestampWithTimeZone>("completed_at")?;
+    check_time(&id, "started_at", started_at);
+    if let Some(completed_at) = completed_at {
+        check_time(&id, "completed_at", completed_at);
+    }
     let duration_ms = row.get_by_name::<f64>("duration_ms")?;
     if let Some(duration) = duration_ms {
-        if !duration.is_finite() || duration < 0.0 {
+        if !(0.0..=MAX_DURATION_MS).contains(&duration) {
             raise(
                 PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                format!("duration_ms must be a finite, non-negative number of milliseconds, not {duration}"),
+                format!(
+                    "duration_ms must be a number of milliseconds from 0 to {MAX_DURATION_MS}, not {}",
+                    shown_ms(duration)
+                ),
             );
         }
     }
@@ -141,13 +149,23 @@ fn command_executions_lifecycle<'a>(
         );
     }
 
-    if parameters_changed(&row, old.as_ref())? {
-        let Some(Jsonb(mut parameters)) = row.get_by_name::<Jsonb>("parameters")? else {
-            raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "parameters must not be NULL (use {})")
-        };
-        let redactor = Redactor::from_list(&settings::redact_keys());
-        if redactor.redact(&mut parameters) > 0 {
-            row.set_by_name("parameters", JsonbRef(&parameters))?;
+    // Every document a reader of command_events sees: parameters, and what a command
+    // reports of itself (metadata, error, a tracked event's context).
+    let redactor = Redactor::from_list(&settings::redact_keys());
+    for column in REDACTED_COLUMNS {
+        if !changed(&row, old.as_ref(), column)? {
+            continue;
+        }
+        match row.get_by_name::<Jsonb>(column)? {
+            Some(Jsonb(mut document)) => {
+                if redactor.redact(&mut document) > 0 {
+                    row.set_by_name(column, JsonbRef(&document))?;
+                }
+            }
+            None if column == "parameters" => {
+                raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "parameters must not be NULL (use {})")
+            }
+            None => {}
         }
     }
     if old.is_some() {
@@ -156,17 +174,21 @@ fn command_executions_lifecycle<'a>(
     Ok(Some(row))
 }
 
-/// Whether `parameters` needs redacting: always on insert, on update only when it
+/// The `jsonb` columns whose secrets never reach disk.
+const REDACTED_COLUMNS: [&str; 4] = ["parameters", "metadata", "error", "context"];
+
+/// Whether a `jsonb` column needs redacting: always on insert, on update only when it
 /// changed (comparing the stored bytes saves parsing the document on every status move).
-fn parameters_changed<A: WhoAllocated, B: WhoAllocated>(
+fn changed<A: WhoAllocated, B: WhoAllocated>(
     new: &PgHeapTuple<'_, A>,
     old: Option<&PgHeapTuple<'_, B>>,
+    column: &str,
 ) -> Result<bool, TryFromDatumError> {
     let Some(old) = old else {
         return Ok(true);
     };
-    let new_bytes = new.get_by_name::<JsonbBytes>("parameters")?;
-    let old_bytes = old.get_by_name::<JsonbBytes>("parameters")?;
+    let new_bytes = new.get_by_name::<JsonbBytes>(column)?;
+    let old_bytes = old.get_by_name::<JsonbBytes>(column)?;
     Ok(new_bytes.map(|b| b.0) != old_bytes.map(|b| b.0))
 }
 
@@ -194,6 +216,19 @@ impl IntoDatum for JsonbBytes {
 
 function_abi_via_datum!(JsonbBytes);
 
+/// Refuses a time outside the range every bucket and duration can be computed in: one
+/// such row would otherwise stop the metrics refresh for everybody.
+fn check_time(id: &str, column: &str, time: TimestampWithTimeZone) {
+    if !is_execution_time(time) {
+        raise_with_hint(
+            PgSqlErrorCode::ERRCODE_DATETIME_FIELD_OVERFLOW,
+            format!("{column} of command execution {id} is {time}, outside the times an execution may carry"),
+            format!("Executions run {EXECUTION_TIME_RANGE}."),
+        );
+    }
+}
+
+/// Both times are execution times, so the difference cannot overflow.
 fn milliseconds_between(start: TimestampWithTimeZone, end: TimestampWithTimeZone) -> f64 {
     (i64::from(end) - i64::from(start)) as f64 / 1000.0
 }

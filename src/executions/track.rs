@@ -11,6 +11,7 @@ use pgrx::prelude::*;
 use pgrx::Uuid;
 use serde_json::{Map, Value};
 
+use crate::clock::{execution_time_before, is_execution_time, shown_ms, EXECUTION_TIME_RANGE};
 use crate::errors::raise;
 use crate::identity::parse_uuid;
 use crate::jsonb::{json_kind, Jsonb, JsonbRef};
@@ -26,25 +27,22 @@ fn track(event: Option<Jsonb>) -> Uuid {
         raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "event must not be NULL")
     };
     let call = TrackCall::parse(&event);
+    let started_at = call.started_at();
     Spi::connect_mut(|client| {
-        if let Some(message_id) = &call.message_id {
-            static SEEN: Statement = Statement {
-                sql: "SELECT id FROM chronicle.command_executions WHERE message_id = $1",
-                params: &[pg_sys::TEXTOID],
-            };
-            if let Ok(Some(id)) = SEEN.run(client, &[message_id.as_str().into()]).first().get_one::<Uuid>() {
-                return id;
-            }
-        }
+        // Idempotent per sender: (messageId, userId, anonymousId) is unique, so the same
+        // message from the same sender returns the first id, also when both copies arrive
+        // at once (the second waits for the first and then finds it), while another
+        // sender's messageId neither collides nor is revealed.
         static RECORD: Statement = Statement {
             sql: "INSERT INTO chronicle.command_executions
                          (command_name, user_id, parameters, status, started_at, completed_at, duration_ms,
                           error, command_category, hooks_executed, hooks_blocked, total_hook_time_ms,
                           chain_depth, chain_commands, state_reads, state_writes, state_size_bytes,
                           event, anonymous_id, message_id, sent_at, received_at, context)
-                  VALUES ($1, $2, $3, $4, $5 - make_interval(secs => coalesce($7, 0) / 1000), $5, $7,
+                  VALUES ($1, $2, $3, $4, $23, $5, $7,
                           $6, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                           $17, $18, $19, $20, coalesce($21, now()), $22)
+                  ON CONFLICT (message_id, user_id, anonymous_id) WHERE message_id IS NOT NULL DO NOTHING
                   RETURNING id",
             params: &[
                 pg_sys::TEXTOID,
@@ -69,7 +67,14 @@ fn track(event: Option<Jsonb>) -> Uuid {
                 pg_sys::TIMESTAMPTZOID,
                 pg_sys::TIMESTAMPTZOID,
                 pg_sys::JSONBOID,
+                pg_sys::TIMESTAMPTZOID,
             ],
+        };
+        static SEEN: Statement = Statement {
+            sql: "SELECT id FROM chronicle.command_executions
+                   WHERE message_id = $1 AND user_id IS NOT DISTINCT FROM $2
+                     AND anonymous_id IS NOT DISTINCT FROM $3",
+            params: &[pg_sys::TEXTOID, pg_sys::UUIDOID, pg_sys::TEXTOID],
         };
         let p = &call.properties;
         let args: Vec<DatumWithOid<'_>> = vec![
@@ -95,14 +100,23 @@ fn track(event: Option<Jsonb>) -> Uuid {
             call.sent_at.into(),
             call.received_at.into(),
             call.context.as_ref().map(JsonbRef).into(),
+            started_at.into(),
         ];
-        RECORD
-            .run(client, &args)
-            .first()
-            .get_one::<Uuid>()
-            .ok()
-            .flatten()
-            .expect("INSERT ... RETURNING id returns the row")
+        if let Ok(Some(id)) = RECORD.run(client, &args).first().get_one::<Uuid>() {
+            return id;
+        }
+        let seen = [
+            call.message_id.as_deref().into(),
+            call.user_id.into(),
+            call.anonymous_id.as_deref().into(),
+        ];
+        SEEN.run(client, &seen).first().get_one::<Uuid>().ok().flatten().unwrap_or_else(|| {
+            // The conflicting row exists but row-level security hides it from this role.
+            raise(
+                PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION,
+                "malformed track call: messageId was already recorded for this sender, in a row this role cannot see",
+            )
+        })
     })
 }
 
@@ -176,6 +190,22 @@ impl TrackCall {
             context,
             properties: Properties::parse(properties),
         }
+    }
+
+    /// When the command started: `timestamp` (when it finished) less its execution time.
+    fn started_at(&self) -> TimestampWithTimeZone {
+        let duration = self.properties.execution_time_ms.unwrap_or(0.0);
+        execution_time_before(self.timestamp, duration).unwrap_or_else(|| {
+            malformed(
+                "properties.execution_time_ms",
+                format!(
+                    "{} ms before timestamp {} starts outside the times an execution may carry \
+                     ({EXECUTION_TIME_RANGE})",
+                    shown_ms(duration),
+                    self.timestamp
+                ),
+            )
+        })
     }
 
     fn status(&self) -> &'static str {
@@ -261,10 +291,13 @@ fn optional_string_at(fields: &Map<String, Value>, name: &str, field: &str) -> O
 
 fn optional_timestamp(fields: &Map<String, Value>, name: &str) -> Option<TimestampWithTimeZone> {
     let text = optional_string(fields, name)?;
-    Some(
-        TimestampWithTimeZone::from_str(&text)
-            .unwrap_or_else(|_| malformed(name, format!("expected an ISO 8601 timestamp, got {text:?}"))),
-    )
+    let time = TimestampWithTimeZone::from_str(&text)
+        .ok()
+        .filter(|&time| is_execution_time(time))
+        .unwrap_or_else(|| {
+            malformed(name, format!("expected an ISO 8601 timestamp {EXECUTION_TIME_RANGE}, got {:?}", shown_text(&text)))
+        });
+    Some(time)
 }
 
 fn optional_number(fields: &Map<String, Value>, name: &str, field: &str) -> Option<f64> {
@@ -295,7 +328,11 @@ fn count<T: TryFrom<i64> + Default>(fields: &Map<String, Value>, name: &str, fie
 /// A number as the payload wrote it, cut short: an error message must not echo a
 /// megabyte of digits.
 fn shown(number: &serde_json::Number) -> String {
-    let text = number.as_str();
+    shown_text(number.as_str())
+}
+
+/// A string as the payload wrote it, cut short like [`shown`].
+fn shown_text(text: &str) -> String {
     match text.char_indices().nth(40) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
