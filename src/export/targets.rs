@@ -6,7 +6,7 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::WhoAllocated;
 
-use crate::errors::{raise, require_name};
+use crate::errors::{raise, raise_with_hint, require_name};
 use crate::plan_cache::Statement;
 use pgrx::pg_sys;
 
@@ -45,9 +45,11 @@ pub fn target_of(client: &mut SpiClient<'_>, entity_type: &str) -> Option<GistTa
     Some(GistTarget::new(gist_id?, &template?, mode?))
 }
 
-/// Sets (or replaces) the Gist an entity type is exported to. The template is checked
-/// now, so that no entity of the type can be queued under a name GitHub refuses.
-#[pg_extern(security_definer)]
+/// Sets (or replaces) the Gist an entity type is exported to. The target is checked now
+/// (by the `gist_targets` trigger), so that no entity of the type can be queued under a
+/// name GitHub refuses or that another entity's file already has. Runs as the caller,
+/// who needs the right to write `chronicle.gist_targets`.
+#[pg_extern]
 #[search_path(pg_catalog, pg_temp)]
 fn set_gist_target(
     entity_type: Option<&str>,
@@ -73,7 +75,6 @@ fn set_gist_target(
         );
     }
     let template = filename_template.unwrap_or("{entity_type}.{entity_id}.json");
-    check_template(&entity_type, template);
     let mode = mode.unwrap_or("latest");
     if mode != "latest" && mode != "every_version" {
         raise(
@@ -98,40 +99,119 @@ fn set_gist_target(
 /// Refuses (22023) a file-name template that cannot name every entity of the type: one
 /// that does not parse, or whose fixed parts and entity type already make a name GitHub
 /// refuses. Only the entity id is left to check at each write.
-fn check_template(entity_type: &str, template: &str) {
+fn check_template(entity_type: &str, template: &str) -> FileNameTemplate {
     let parsed = FileNameTemplate::parse(template)
         .unwrap_or_else(|error| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string()));
     if let Err(error) = parsed.check_entity_type(entity_type) {
         raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string());
     }
+    parsed
 }
 
-/// BEFORE INSERT OR UPDATE OF entity_type, filename_template on `chronicle.gist_targets`:
-/// the template check of set_gist_target for a target written directly, so that no
-/// writer can store one that makes every later write of the type fail.
+/// Refuses (22023) a target that could give two entities one file of its Gist: a Gist's
+/// files are keyed by name alone, so the second entity's export would overwrite the
+/// first's. Within one type a template names each entity differently; across the types
+/// that share the Gist, their templates must not be able to meet.
+fn check_gist_is_shared_safely(client: &mut SpiClient<'_>, entity_type: &str, gist_id: &str, template: &FileNameTemplate) {
+    static OTHERS: Statement = Statement {
+        sql: "SELECT entity_type, filename_template FROM chronicle.gist_targets
+               WHERE gist_id = $1 AND entity_type <> $2
+               ORDER BY entity_type",
+        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
+    };
+    for row in OTHERS.run(client, &[gist_id.into(), entity_type.into()]) {
+        let (Ok(Some(other_type)), Ok(Some(other_template))) = (row.get::<String>(1), row.get::<String>(2)) else {
+            continue;
+        };
+        let Ok(other) = FileNameTemplate::parse(&other_template) else {
+            continue;
+        };
+        if template.may_collide(entity_type, &other, &other_type) {
+            raise_with_hint(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!(
+                    "entity types {entity_type:?} and {other_type:?} cannot share Gist {gist_id} with these templates: \
+                     an entity of each could be given the same file name ({other_type:?} uses {other_template:?})"
+                ),
+                "Give each type a template with a fixed part the other cannot produce, such as \
+                 '{entity_type}--{entity_id}.json' with types that do not extend one another, or use another Gist.",
+            );
+        }
+    }
+}
+
+/// Refuses (22023) a target under which an existing entity of the type has no valid file
+/// name: its every later write or deletion would fail. Lists the first few.
+fn check_existing_entities(client: &mut SpiClient<'_>, entity_type: &str, template: &FileNameTemplate) {
+    static ENTITIES: Statement = Statement {
+        sql: "SELECT entity_id FROM chronicle.state_entities WHERE entity_type = $1 ORDER BY entity_id",
+        params: &[pg_sys::TEXTOID],
+    };
+    const SHOWN: usize = 10;
+    let mut unnamed = Vec::new();
+    let mut count = 0usize;
+    for row in ENTITIES.run(client, &[entity_type.into()]) {
+        let Ok(Some(entity_id)) = row.get::<String>(1) else { continue };
+        if template.render(entity_type, &entity_id).is_err() {
+            count += 1;
+            if unnamed.len() < SHOWN {
+                unnamed.push(format!("{entity_id:?}"));
+            }
+        }
+    }
+    if count > 0 {
+        let more = if count > SHOWN { format!(" and {} more", count - SHOWN) } else { String::new() };
+        raise_with_hint(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!(
+                "{count} existing {entity_type:?} entities cannot be named by this template: {}{more}",
+                unnamed.join(", ")
+            ),
+            "Gist file names cannot contain '/', '\\' or control characters and are at most 255 bytes; \
+             choose another template, or delete those entities first.",
+        );
+    }
+}
+
+/// BEFORE INSERT OR UPDATE on `chronicle.gist_targets`: every check a target needs,
+/// whoever writes it (set_gist_target or a direct write), so that no writer can store one
+/// that makes later writes of the type fail or two entities share a file. Target writes
+/// are serialised (the table is locked against other writers until commit), so two
+/// targets checked at once cannot each miss the other.
 #[pg_trigger(sql = r#"
 CREATE FUNCTION chronicle.gist_targets_check() RETURNS trigger
 LANGUAGE c
 AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION chronicle.gist_targets_check() IS
-  'Trigger: refuses a Gist target whose file-name template cannot name the entities of its type (22023)';
+  'Trigger: refuses a Gist target whose file-name template cannot name the entities of its type, or could give two entities of its Gist one file (22023)';
 "#)]
 fn gist_targets_check<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TryFromDatumError> {
     let row = trigger.new().expect("an INSERT or UPDATE row trigger has NEW");
     // NULLs are the NOT NULL constraints' to refuse.
-    if let (Some(entity_type), Some(template)) =
-        (row.get_by_name::<String>("entity_type")?, row.get_by_name::<String>("filename_template")?)
-    {
-        check_template(&entity_type, &template);
+    if let (Some(entity_type), Some(gist_id), Some(template)) = (
+        row.get_by_name::<String>("entity_type")?,
+        row.get_by_name::<String>("gist_id")?,
+        row.get_by_name::<String>("filename_template")?,
+    ) {
+        let template = check_template(&entity_type, &template);
+        Spi::connect_mut(|client| {
+            static LOCK: Statement = Statement {
+                sql: "LOCK TABLE chronicle.gist_targets IN SHARE ROW EXCLUSIVE MODE",
+                params: &[],
+            };
+            LOCK.run(client, &[]);
+            check_gist_is_shared_safely(client, &entity_type, &gist_id, &template);
+            check_existing_entities(client, &entity_type, &template);
+        });
     }
     Ok(Some(row))
 }
 
 /// The Gist file name of an entity under its type's target; NULL when the type has no
 /// enabled target.
-#[pg_extern(stable, strict, parallel_safe, security_definer)]
+#[pg_extern(stable, strict, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn gist_file_name(entity_type: &str, entity_id: &str) -> Option<String> {
     Spi::connect_mut(|client| target_of(client, entity_type)).map(|target| target.file_name(entity_type, entity_id))
