@@ -31,7 +31,8 @@ run_pgrx() {
 start_regress_cluster() {
   # cargo pgrx test installs a build with the pg_test feature; install the real one.
   install_extension debug
-  cluster_start "$REGRESS_CLUSTER" "$REGRESS_PORT" "fsync = off" "cron.database_name = 'chronicle_regress'"
+  cluster_start "$REGRESS_CLUSTER" "$REGRESS_PORT" "fsync = off" "cron.database_name = 'chronicle_regress'" \
+    "max_prepared_transactions = 10"
   create_supabase_roles "$REGRESS_CLUSTER" "$REGRESS_PORT"
 }
 

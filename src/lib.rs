@@ -30,6 +30,11 @@ extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // pgrx appends a captured Rust backtrace (source paths, symbols) to the DETAIL of an
+    // error raised from Rust whenever the server's environment asks for backtraces
+    // (RUST_BACKTRACE, as these machines set it). Clients must never see our internals.
+    // A backend is single-threaded, and nothing has captured a backtrace before this.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     settings::register();
 }
 
