@@ -32,6 +32,28 @@ bench() {
   fi
 }
 
+# check_invariants DB: runs state/invariants.sql, one row per invariant with its count of
+# violations. The query must succeed and return a row for every invariant it names (a
+# failed query would otherwise read as no violations), and every count must be 0.
+check_invariants() {
+  local file expected out name count failures=0 rows=0
+  file="$(dirname "${BASH_SOURCE[0]}")/state/invariants.sql"
+  # Each invariant is one "SELECT '<name>'" branch of the query.
+  expected=$(grep -c "^SELECT '" "$file")
+  out=$(cluster_psql "$IT_CLUSTER" "$IT_PORT" -d "$1" -At -f "$file") \
+    || { echo "FAIL: the invariants query failed" >&2; return 1; }
+  [ -n "$out" ] && while IFS='|' read -r name count; do
+    rows=$((rows + 1))
+    if [ "$count" != 0 ]; then echo "FAIL: $name: $count violation(s)" >&2; failures=1
+    else echo "ok: $name" >&2; fi
+  done <<<"$out"
+  if [ "$rows" != "$expected" ]; then
+    echo "FAIL: the invariants query returned ${rows} row(s), expected $expected" >&2
+    failures=1
+  fi
+  return $failures
+}
+
 # expect_zero DB DESCRIPTION QUERY: QUERY counts violations; anything but 0 fails.
 expect_zero() {
   local got; got=$(sql "$1" "$3")
