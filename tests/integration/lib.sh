@@ -95,12 +95,17 @@ table_fingerprint() {
     rows_fingerprint "$1" "$table" "SELECT to_jsonb(t) - ARRAY(SELECT attname::text FROM pg_attribute
                                                                WHERE attrelid = 'chronicle.$table'::regclass
                                                                  AND attgenerated <> '') AS r
-                                      FROM chronicle.$table t"
+                                      FROM chronicle.$table t" || return 1
   done
 }
 
 # rows_fingerprint DB NAME ROWS: "NAME count:md5" over the column r of the query ROWS.
+# Fails when the query does (a query failing alike on both sides must not compare equal);
+# callers that run it in $(...) must pass the failure on (set -e does not reach in there).
 rows_fingerprint() {
-  printf '%s %s\n' "$2" "$(sql "$1" "SELECT count(*) || ':' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '')
-                                        FROM ($3) rows")"
+  local fingerprint
+  fingerprint=$(sql "$1" "SELECT count(*) || ':' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '')
+                            FROM ($3) rows") \
+    || { echo "FAIL: the fingerprint query of $2 failed in $1" >&2; return 1; }
+  printf '%s %s\n' "$2" "$fingerprint"
 }
