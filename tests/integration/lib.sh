@@ -18,18 +18,35 @@ sql() {
   cluster_psql "$IT_CLUSTER" "$IT_PORT" -d "$1" -At -c "$2"
 }
 
-# bench DB SECONDS CLIENTS SCRIPT...: pgbench with the given scripts; fails when any
-# client aborted or any transaction failed.
-bench() {
-  local db=$1 seconds=$2 clients=$3; shift 3
-  local out
-  out=$(pgbench -h "$IT_HOST" -p "$IT_PORT" -U postgres -n -T "$seconds" -c "$clients" -j 2 \
-        "$@" "$db" 2>&1) || { echo "$out" >&2; return 1; }
-  echo "$out" | grep -E '^number of (transactions actually processed|failed transactions|transactions retried)' >&2
-  if echo "$out" | grep -qE 'aborted|number of failed transactions: [1-9]'; then
-    echo "$out" >&2
+# pgbench_ok LOGFILE MIN_TX STATUS: judges a finished pgbench run by its exit STATUS and
+# its output in LOGFILE. pgbench 15 counts a deadlock or a serialization failure as a
+# failed transaction and still exits 0, so "number of failed transactions" must be 0 (when
+# pgbench reports it); no client may have aborted; and at least MIN_TX transactions must
+# have run, so that a run that did nothing does not pass.
+pgbench_ok() {
+  local logfile=$1 min_tx=$2 status=$3 processed failed
+  processed=$(awk -F': ' '/^number of transactions actually processed:/ {split($2, n, "/"); print n[1]}' "$logfile")
+  failed=$(awk -F': ' '/^number of failed transactions:/ {split($2, n, " "); print n[1]}' "$logfile")
+  echo "pgbench: exit status $status, ${processed:-no} transactions, ${failed:-no count of} failed" >&2
+  if [ "$status" != 0 ] || [ "${failed:-0}" != 0 ] || grep -q 'aborted' "$logfile" \
+     || ! [ "${processed:-0}" -ge "$min_tx" ]; then
+    cat "$logfile" >&2
+    echo "FAIL: pgbench (exit status $status, ${processed:-no} transactions of at least $min_tx, ${failed:-?} failed)" >&2
     return 1
   fi
+}
+
+# bench DB SECONDS CLIENTS SCRIPT...: pgbench with the given scripts, judged by pgbench_ok
+# with a floor of one transaction per client and second.
+bench() {
+  local db=$1 seconds=$2 clients=$3; shift 3
+  local logfile status=0
+  logfile=$(mktemp)
+  pgbench -h "$IT_HOST" -p "$IT_PORT" -U postgres -n -T "$seconds" -c "$clients" -j 2 \
+    "$@" "$db" >"$logfile" 2>&1 || status=$?
+  grep -E '^number of (transactions actually processed|failed transactions|transactions retried)' "$logfile" >&2 || true
+  pgbench_ok "$logfile" $((seconds * clients)) $status || { rm -f "$logfile"; return 1; }
+  rm -f "$logfile"
 }
 
 # check_invariants DB: runs state/invariants.sql, one row per invariant with its count of
