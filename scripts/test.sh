@@ -12,7 +12,6 @@ source "$(dirname "$0")/lib.sh"
 
 REGRESS_PORT=${CHRONICLE_TEST_PORT:-54331}
 REGRESS_CLUSTER=regress
-PG_REGRESS=$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress
 
 tiers=("$@")
 [ ${#tiers[@]} -gt 0 ] || tiers=(unit pgrx regress integration fuzz)
@@ -39,6 +38,10 @@ start_regress_cluster() {
 run_regress() {
   log "tier 3: pg_regress (tests/pg_regress)"
   start_regress_cluster
+  # pg_config and pg_regress come with postgresql-client-15, which ensure_toolchain may
+  # only just have installed (with postgresql-15): look them up now, not at the top.
+  local pg_regress; pg_regress=$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress
+  [ -x "$pg_regress" ] || { echo "pg_regress not found at $pg_regress" >&2; return 1; }
   local out; out=$(postgres_dir regress-out)
   as_root chmod 777 "$out"
   # pg_cron's launcher stays connected to chronicle_regress, which makes pg_regress's own
@@ -46,7 +49,7 @@ run_regress() {
   cluster_psql "$REGRESS_CLUSTER" "$REGRESS_PORT" -d postgres \
     -c "DROP DATABASE IF EXISTS chronicle_regress WITH (FORCE)" -c "CREATE DATABASE chronicle_regress"
   local status=0
-  (cd "$REPO_ROOT/tests/pg_regress" && "$PG_REGRESS" \
+  (cd "$REPO_ROOT/tests/pg_regress" && "$pg_regress" \
       --host="$RUN_DIR/$REGRESS_CLUSTER" --port="$REGRESS_PORT" --user=postgres \
       --inputdir=. --outputdir="$out" --dbname=chronicle_regress --use-existing \
       --schedule=schedule) || status=$?

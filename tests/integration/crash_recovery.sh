@@ -65,12 +65,7 @@ done
 as_postgres rm -f "$DATA/postmaster.pid" "$IT_HOST/.s.PGSQL.$IT_PORT.lock"
 as_postgres "$PG_BIN/pg_ctl" -D "$DATA" -l "$RUN_DIR/$IT_CLUSTER/server.log" -w -t 60 start >/dev/null
 
-failures=0
-while IFS='|' read -r name count; do
-  if [ "$count" != 0 ]; then echo "FAIL: $name: $count violation(s)" >&2; failures=1
-  else echo "ok: $name" >&2; fi
-done < <(cluster_psql "$IT_CLUSTER" "$IT_PORT" -d $DB -At -f "$(dirname "$0")/state/invariants.sql")
-[ $failures = 0 ] || exit 1
+check_invariants $DB
 
 logged=$(wc -l <"$S/committed" 2>/dev/null || echo 0)
 [ "$logged" -gt 0 ] || { echo "FAIL: no write was logged before the crash" >&2; exit 1; }

@@ -45,7 +45,9 @@ writers=$!
 # A REPEATABLE READ ack that fails to serialize is retried as a whole, claim included;
 # the lease of the first claim then expires and the export is delivered again.
 bench $DB 10 6 --max-tries=50 -f "$S/consume.sql@3" -f "$S/consume_rr.sql@2" -f "$S/crash.sql@1" -f "$S/late.sql@1"
-wait $writers || { cat "$S/writers.log" >&2; exit 1; }
+status=0
+wait $writers || status=$?
+pgbench_ok "$S/writers.log" 20 $status
 
 log "draining what is left (expired leases come back)"
 for _ in $(seq 1 200); do

@@ -18,18 +18,57 @@ sql() {
   cluster_psql "$IT_CLUSTER" "$IT_PORT" -d "$1" -At -c "$2"
 }
 
-# bench DB SECONDS CLIENTS SCRIPT...: pgbench with the given scripts; fails when any
-# client aborted or any transaction failed.
-bench() {
-  local db=$1 seconds=$2 clients=$3; shift 3
-  local out
-  out=$(pgbench -h "$IT_HOST" -p "$IT_PORT" -U postgres -n -T "$seconds" -c "$clients" -j 2 \
-        "$@" "$db" 2>&1) || { echo "$out" >&2; return 1; }
-  echo "$out" | grep -E '^number of (transactions actually processed|failed transactions|transactions retried)' >&2
-  if echo "$out" | grep -qE 'aborted|number of failed transactions: [1-9]'; then
-    echo "$out" >&2
+# pgbench_ok LOGFILE MIN_TX STATUS: judges a finished pgbench run by its exit STATUS and
+# its output in LOGFILE. pgbench 15 counts a deadlock or a serialization failure as a
+# failed transaction and still exits 0, so "number of failed transactions" must be 0 (when
+# pgbench reports it); no client may have aborted; and at least MIN_TX transactions must
+# have run, so that a run that did nothing does not pass.
+pgbench_ok() {
+  local logfile=$1 min_tx=$2 status=$3 processed failed
+  processed=$(awk -F': ' '/^number of transactions actually processed:/ {split($2, n, "/"); print n[1]}' "$logfile")
+  failed=$(awk -F': ' '/^number of failed transactions:/ {split($2, n, " "); print n[1]}' "$logfile")
+  echo "pgbench: exit status $status, ${processed:-no} transactions, ${failed:-no count of} failed" >&2
+  if [ "$status" != 0 ] || [ "${failed:-0}" != 0 ] || grep -q 'aborted' "$logfile" \
+     || ! [ "${processed:-0}" -ge "$min_tx" ]; then
+    cat "$logfile" >&2
+    echo "FAIL: pgbench (exit status $status, ${processed:-no} transactions of at least $min_tx, ${failed:-?} failed)" >&2
     return 1
   fi
+}
+
+# bench DB SECONDS CLIENTS SCRIPT...: pgbench with the given scripts, judged by pgbench_ok
+# with a floor of one transaction per client and second.
+bench() {
+  local db=$1 seconds=$2 clients=$3; shift 3
+  local logfile status=0
+  logfile=$(mktemp)
+  pgbench -h "$IT_HOST" -p "$IT_PORT" -U postgres -n -T "$seconds" -c "$clients" -j 2 \
+    "$@" "$db" >"$logfile" 2>&1 || status=$?
+  grep -E '^number of (transactions actually processed|failed transactions|transactions retried)' "$logfile" >&2 || true
+  pgbench_ok "$logfile" $((seconds * clients)) $status || { rm -f "$logfile"; return 1; }
+  rm -f "$logfile"
+}
+
+# check_invariants DB: runs state/invariants.sql, one row per invariant with its count of
+# violations. The query must succeed and return a row for every invariant it names (a
+# failed query would otherwise read as no violations), and every count must be 0.
+check_invariants() {
+  local file expected out name count failures=0 rows=0
+  file="$(dirname "${BASH_SOURCE[0]}")/state/invariants.sql"
+  # Each invariant is one "SELECT '<name>'" branch of the query.
+  expected=$(grep -c "^SELECT '" "$file")
+  out=$(cluster_psql "$IT_CLUSTER" "$IT_PORT" -d "$1" -At -f "$file") \
+    || { echo "FAIL: the invariants query failed" >&2; return 1; }
+  [ -n "$out" ] && while IFS='|' read -r name count; do
+    rows=$((rows + 1))
+    if [ "$count" != 0 ]; then echo "FAIL: $name: $count violation(s)" >&2; failures=1
+    else echo "ok: $name" >&2; fi
+  done <<<"$out"
+  if [ "$rows" != "$expected" ]; then
+    echo "FAIL: the invariants query returned ${rows} row(s), expected $expected" >&2
+    failures=1
+  fi
+  return $failures
 }
 
 # expect_zero DB DESCRIPTION QUERY: QUERY counts violations; anything but 0 fails.
@@ -73,12 +112,17 @@ table_fingerprint() {
     rows_fingerprint "$1" "$table" "SELECT to_jsonb(t) - ARRAY(SELECT attname::text FROM pg_attribute
                                                                WHERE attrelid = 'chronicle.$table'::regclass
                                                                  AND attgenerated <> '') AS r
-                                      FROM chronicle.$table t"
+                                      FROM chronicle.$table t" || return 1
   done
 }
 
 # rows_fingerprint DB NAME ROWS: "NAME count:md5" over the column r of the query ROWS.
+# Fails when the query does (a query failing alike on both sides must not compare equal);
+# callers that run it in $(...) must pass the failure on (set -e does not reach in there).
 rows_fingerprint() {
-  printf '%s %s\n' "$2" "$(sql "$1" "SELECT count(*) || ':' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '')
-                                        FROM ($3) rows")"
+  local fingerprint
+  fingerprint=$(sql "$1" "SELECT count(*) || ':' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '')
+                            FROM ($3) rows") \
+    || { echo "FAIL: the fingerprint query of $2 failed in $1" >&2; return 1; }
+  printf '%s %s\n' "$2" "$fingerprint"
 }

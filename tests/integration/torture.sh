@@ -67,12 +67,7 @@ for name in writers refresh exporters; do
   echo "ok: $name: $(awk '/^number of transactions actually processed/ {print $NF}' "$S/$name.log") transactions" >&2
 done
 
-failures=0
-while IFS='|' read -r name count; do
-  if [ "$count" != 0 ]; then echo "FAIL: $name: $count violation(s)" >&2; failures=1
-  else echo "ok: $name" >&2; fi
-done < <(cluster_psql "$IT_CLUSTER" "$IT_PORT" -d $DB -At -f "$(dirname "$0")/state/invariants.sql")
-[ $failures = 0 ] || exit 1
+check_invariants $DB
 
 # Drain what the exporters left. every_version sends a file's exports one at a time, so
 # with 10 hot files a claim yields at most 10 rows and the backlog (tens of thousands of

@@ -92,12 +92,12 @@ for script in "${releases[@]}"; do
   # Versions written while their file's export is in flight: rows that wait behind it.
   sql $OLD "SELECT count(chronicle.put_state('config', q.entity_id, '{\"after\": \"claim\"}'))
               FROM chronicle.gist_export_queue q WHERE q.status = 'in_flight'" >/dev/null
-  before=$(table_fingerprint $OLD; queue_fingerprint $OLD)
+  before=$(table_fingerprint $OLD && queue_fingerprint $OLD)
 
   sql $OLD "ALTER EXTENSION pg_chronicle UPDATE" >/dev/null
   expect_zero $OLD "ALTER EXTENSION pg_chronicle UPDATE reaches $current" \
     "SELECT count(*) FROM pg_extension WHERE extname = 'pg_chronicle' AND extversion <> '$current'"
-  after=$(table_fingerprint $OLD; queue_fingerprint $OLD)
+  after=$(table_fingerprint $OLD && queue_fingerprint $OLD)
   if [ "$before" != "$after" ]; then
     diff <(echo "$before") <(echo "$after") >&2
     echo "FAIL: data changed by the update from $previous" >&2
