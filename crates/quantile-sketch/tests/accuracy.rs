@@ -5,25 +5,73 @@ mod common;
 use common::*;
 use quantile_sketch::{QuantileSketch, DEFAULT_RELATIVE_ERROR, MAX_BUCKETS};
 
+/// The relative-error bound of resolution `k` as documented: `(gamma - 1) / (gamma + 1)`
+/// with `gamma = 2^(1/2^k)`, plus the margin of 4e-15 for rounding.
+fn level_bound(k: u32) -> f64 {
+    let gamma = 2f64.powf(1.0 / f64::from(1u32 << k));
+    (gamma - 1.0) / (gamma + 1.0) + 4e-15
+}
+
+/// The resolution a sketch of `data` requested at level `requested` must end at: the
+/// finest one, no finer than requested, at which the buckets from the smallest to the
+/// largest magnitude of each sign span at most `MAX_BUCKETS` together (bucket `i` of
+/// level `k` holding magnitudes from `2^(i/2^k)` up to `2^((i+1)/2^k)`). Worked out
+/// with f64 logarithms, so each bucket index may be one off: `None` when a span is too
+/// close to the budget to tell.
+fn expected_resolution(data: &[f64], requested: u32) -> Option<u32> {
+    let magnitudes = |negative: bool| {
+        let mut side = data.iter().filter(|&&v| v != 0.0 && (v < 0.0) == negative).map(|v| v.abs());
+        let first = side.next()?;
+        Some(side.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v))))
+    };
+    let sides = [magnitudes(false), magnitudes(true)];
+    for k in (0..=requested).rev() {
+        let index = |x: f64| (x.log2() * f64::from(1u32 << k)).floor() as i64;
+        let span: i64 = sides.iter().flatten().map(|&(lo, hi)| index(hi) - index(lo) + 1).sum();
+        let uncertainty = 2 * sides.iter().flatten().count() as i64;
+        if span + uncertainty <= MAX_BUCKETS as i64 {
+            return Some(k);
+        }
+        if span - uncertainty <= MAX_BUCKETS as i64 {
+            return None;
+        }
+    }
+    Some(0)
+}
+
 #[test]
 fn estimates_are_within_relative_error_of_percentile_disc() {
     let mut r = Rng::new(7);
     let mut qs: Vec<f64> = QS.to_vec();
     qs.extend((0..200).map(|_| r.unit()));
+    let (mut kept, mut collapsed) = (0, 0);
     for alpha in [0.01, 0.05, 0.001, 0.0001, 0.3] {
+        let requested = QuantileSketch::new(alpha).unwrap();
+        assert!(requested.relative_error() <= alpha);
         for (name, data) in datasets(20_000, 11) {
+            let name = format!("{name} at {alpha}");
             let sketch = sketch_of(&data, alpha);
-            assert!(
-                sketch.relative_error() <= alpha || sketch.resolution() < 12,
-                "{name}"
-            );
+            let expected = expected_resolution(&data, requested.resolution());
+            assert!(expected.is_some(), "{name}: too close to the bucket budget to check");
+            // Only a collapse that the bucket budget forces, and no more than it forces.
+            assert_eq!(Some(sketch.resolution()), expected, "{name}");
+            let bound = if sketch.resolution() == requested.resolution() {
+                kept += 1;
+                requested.relative_error()
+            } else {
+                collapsed += 1;
+                level_bound(sketch.resolution())
+            };
+            assert!((sketch.relative_error() - bound).abs() < 1e-15, "{name}");
             let sorted = sorted(&data);
             assert_eq!(sketch.count(), data.len() as u64);
             assert_eq!(sketch.min(), Some(sorted[0]));
             assert_eq!(sketch.max(), Some(sorted[sorted.len() - 1]));
-            assert_accurate(&format!("{name} at {alpha}"), &sketch, &sorted, &qs);
+            assert_accurate_within(&name, &sketch, &sorted, &qs, bound);
         }
     }
+    // Both kinds of sketches were checked.
+    assert!(kept >= 20 && collapsed >= 5, "{kept} kept, {collapsed} collapsed");
 }
 
 #[test]

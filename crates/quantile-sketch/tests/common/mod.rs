@@ -125,7 +125,18 @@ pub const QS: [f64; 8] = [0.0, 0.01, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0];
 /// Asserts every estimate is within the sketch's relative error of
 /// percentile_disc, and that q = 0 / 1 are exact.
 pub fn assert_accurate(name: &str, sketch: &QuantileSketch, sorted: &[f64], qs: &[f64]) {
-    let alpha = sketch.relative_error();
+    assert_accurate_within(name, sketch, sorted, qs, sketch.relative_error());
+}
+
+/// Asserts every estimate is within relative error `alpha` of
+/// percentile_disc, and that q = 0 / 1 are exact.
+pub fn assert_accurate_within(
+    name: &str,
+    sketch: &QuantileSketch,
+    sorted: &[f64],
+    qs: &[f64],
+    alpha: f64,
+) {
     let estimates = sketch.quantiles(qs).unwrap().unwrap();
     for (&q, &est) in qs.iter().zip(&estimates) {
         let exact = percentile_disc(sorted, q);
