@@ -346,11 +346,16 @@ fn exporter_import_and_verify_round_trip_through_postgres() {
     assert!(report.in_sync(), "{}", report.render_table());
     assert_eq!(report.count(Status::Match), 3);
 
-    // Into fresh entities of another type with the same file names.
+    // Into fresh entities of another type with the same file names. Two types may not
+    // share a Gist under templates that give them the same names, so the Gist moves
+    // from the first type to the copy.
     let copy = format!("{entity_type}c");
     sql(
         &mut db,
-        &format!("SELECT chronicle.set_gist_target('{copy}', '{gist}', 'r-{{entity_id}}.json')"),
+        &format!(
+            "SELECT chronicle.remove_gist_target('{entity_type}');
+             SELECT chronicle.set_gist_target('{copy}', '{gist}', 'r-{{entity_id}}.json')"
+        ),
     );
     let imported = run_import(
         &mut db,
@@ -387,12 +392,16 @@ fn an_entity_that_cannot_be_named_does_not_stop_verify() {
     let gist = github.create_gist(&[("README.md", "x")]);
     let t = format!("pgv{}", fresh(&mut db));
     // Written before the target existed: `a/b` makes no valid file name,
-    // and chronicle.gist_file_name raises an error for it.
+    // and chronicle.gist_file_name raises an error for it. Since 0.4.0 such a
+    // target is refused; a database whose target is older can still have one,
+    // so the check is bypassed here to make it.
     sql(
         &mut db,
         &format!(
             "SELECT chronicle.put_state('{t}', 'a/b', '{{}}');
+             ALTER TABLE chronicle.gist_targets DISABLE TRIGGER gist_targets_check;
              SELECT chronicle.set_gist_target('{t}', '{gist}');
+             ALTER TABLE chronicle.gist_targets ENABLE TRIGGER gist_targets_check;
              SELECT chronicle.put_state('{t}', 'ok', '{{\"n\": 1}}');"
         ),
     );

@@ -37,5 +37,33 @@ as_owner "GRANT EXECUTE ON FUNCTION chronicle.get_state(text, text) TO chronicle
           GRANT SELECT ON chronicle.current_state TO chronicle_reader" >/dev/null
 [ "$(reader "SELECT chronicle.get_state('config', 'app') ->> 'a'")" = 1 ] || { echo "FAIL: granted read" >&2; exit 1; }
 echo "ok: other roles get nothing until the owner grants it" >&2
+# The attacks of the 0.3.0 review, by the owner of the trusted install: each is refused,
+# and the owner is still not a superuser afterwards.
+owner_refused() {
+  local out
+  out=$(psql -X -v ON_ERROR_STOP=1 -At -h "$IT_HOST" -p "$IT_PORT" -U chronicle_db_owner -d $DB -c "$1" 2>&1) \
+    && { echo "FAIL: the owner could: $1" >&2; exit 1; }
+  echo "$out" | grep -qE "$2" || { echo "$out" >&2; echo "FAIL: unexpected error for: $1" >&2; exit 1; }
+}
+as_owner "CREATE SCHEMA auth;
+          CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE plpgsql AS \$\$
+          BEGIN EXECUTE 'ALTER ROLE chronicle_db_owner SUPERUSER'; RETURN NULL; END \$\$;
+          SELECT chronicle.put_state('config', 'app', '{\"a\": 2}');
+          INSERT INTO chronicle.state_store (entity_type, entity_id, state) VALUES ('config', 'app', '{\"a\": 3}')" >/dev/null
+owner_refused "INSERT INTO chronicle.state_versions VALUES ('config', 'app', 9, '{}', now(), 'x', gen_random_uuid(), NULL, NULL)" \
+  "permission denied for table state_versions"
+owner_refused "TRUNCATE chronicle.state_entities" "permission denied for table state_entities"
+owner_refused "CREATE FUNCTION public.planted() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NEW; END\$\$;
+               CREATE TRIGGER planted BEFORE INSERT ON chronicle.state_versions FOR EACH ROW EXECUTE FUNCTION public.planted()" \
+  "permission denied for table state_versions"
+owner_refused "CREATE FUNCTION public.planted() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NEW; END\$\$;
+               CREATE TRIGGER planted BEFORE UPDATE ON chronicle.command_metrics_hourly FOR EACH ROW EXECUTE FUNCTION public.planted()" \
+  "permission denied for table command_metrics_hourly"
+owner_refused "UPDATE chronicle.gist_export_queue SET status = 'done'" "permission denied for table gist_export_queue"
+[ "$(as_owner "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")" = f ] \
+  || { echo "FAIL: the owner became a superuser" >&2; exit 1; }
+[ "$(as_owner "SELECT max(version) FROM chronicle.state_store WHERE entity_id = 'app'")" = 3 ] \
+  || { echo "FAIL: the owner's own writes were not versioned" >&2; exit 1; }
+echo "ok: the owner cannot become superuser, forge history or plant triggers" >&2
 as_owner "DROP EXTENSION pg_chronicle" >/dev/null
 echo "ok: the owner drops the extension" >&2

@@ -200,3 +200,33 @@ SELECT c.version, chronicle.export_ack(c.id, c.lease_token, 'r4') FROM chronicle
 SELECT count(*) AS left_to_deliver FROM chronicle.export_claim(10);
 SELECT gist_revision, version FROM chronicle.gist_export_queue ORDER BY done_at DESC LIMIT 1;
 ROLLBACK;
+
+-- The failure backoff, read back: without retry_after a failed export waits 2 s doubling
+-- with each attempt, times a jitter of 0.5 to 1.5, and never more than 1.5 hours; never
+-- zero, which would retry against GitHub in a tight loop.
+BEGIN;
+SET LOCAL chronicle.export_max_attempts = 30;
+SELECT entity_type FROM chronicle.set_gist_target('backoff', 'bb00cc11');
+SELECT chronicle.put_state('backoff', 'a', '{}');
+CREATE TEMP TABLE waits (attempt integer, wait_seconds float8);
+DO $$
+DECLARE
+  claimed record;
+BEGIN
+  FOR i IN 1 .. 16 LOOP
+    -- Skip the wait itself (as the owner may); the claim then takes the export again.
+    UPDATE chronicle.gist_export_queue SET available_at = clock_timestamp() WHERE entity_type = 'backoff';
+    SELECT * INTO claimed FROM chronicle.export_claim(1);
+    PERFORM chronicle.export_fail(claimed.id, claimed.lease_token, 'HTTP 500');
+    INSERT INTO waits
+    SELECT claimed.attempt, extract(epoch FROM q.available_at - clock_timestamp())
+      FROM chronicle.gist_export_queue q WHERE q.id = claimed.id;
+  END LOOP;
+END
+$$;
+SELECT attempt,
+       wait_seconds >= 0.5 * least(3600, 2 * 2 ^ (attempt - 1)) - 0.5
+   AND wait_seconds < 1.5 * least(3600, 2 * 2 ^ (attempt - 1)) AS within_jittered_bounds
+  FROM waits ORDER BY attempt;
+SELECT min(wait_seconds) > 0.5 AS never_immediate, max(wait_seconds) <= 5400 AS capped FROM waits;
+ROLLBACK;
