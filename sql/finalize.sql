@@ -7,13 +7,14 @@ SELECT pg_catalog.pg_extension_config_dump('chronicle.state_entities', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.command_executions', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.metrics_changes', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.metrics_horizon', '');
-SELECT pg_catalog.pg_extension_config_dump('chronicle.metrics_failures', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.command_metrics_hourly', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.command_metrics_daily', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.gist_targets', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.gist_export_queue', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.gist_imports', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('chronicle.gist_export_queue', 'id'), '');
+-- Since 0.4.0 (last, as an update from 0.3.0 adds it).
+SELECT pg_catalog.pg_extension_config_dump('chronicle.metrics_failures', '');
 
 -- Privileges: closed by default, opened by name. This is the only place the extension
 -- grants anything; tests/pg_regress/sql/privileges.sql lists the result and fails when an

@@ -345,7 +345,7 @@ BEGIN
   IF record_command.duration_ms > extract(epoch FROM finished_at - timestamptz '1970-01-01 00:00+00') * 1000 THEN
     RAISE EXCEPTION 'duration_ms % would start the execution before 1970-01-01, the earliest time an execution may carry',
       record_command.duration_ms
-      USING ERRCODE = 'datetime_value_out_of_range';
+      USING ERRCODE = 'datetime_field_overflow';
   END IF;
   INSERT INTO chronicle.command_executions
          (command_name, parameters, user_id, status, started_at, completed_at, duration_ms, error, metadata)
@@ -565,6 +565,16 @@ BEGIN
           rows_read := rows_read + chronicle.refresh_buckets(ARRAY[key_hours[i]], ARRAY[key_commands[i]]);
         EXCEPTION WHEN OTHERS THEN
           GET STACKED DIAGNOSTICS failed_state = RETURNED_SQLSTATE, failed_message = MESSAGE_TEXT;
+          -- A bucket whose executions are all gone has nothing to compute: it is empty.
+          IF NOT EXISTS (SELECT FROM chronicle.command_executions e
+                          WHERE e.command_name = key_commands[i]
+                            AND date_trunc('hour', e.started_at, 'UTC') = key_hours[i]) THEN
+            DELETE FROM chronicle.command_metrics_hourly m
+             WHERE m.hour = key_hours[i] AND m.command_name = key_commands[i];
+            DELETE FROM chronicle.metrics_failures f
+             WHERE f.hour = key_hours[i] AND f.command_name = key_commands[i];
+            CONTINUE;
+          END IF;
           RAISE WARNING 'pg_chronicle: metrics of command % in the hour of % were not refreshed: %',
             key_commands[i], key_hours[i], failed_message
             USING HINT = 'The bucket is listed in chronicle.metrics_failures; the other buckets were refreshed.';
@@ -631,7 +641,26 @@ BEGIN
   END LOOP;
 END
 $$;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA chronicle FROM PUBLIC;
+-- 0.3.0 granted the owner its own rights again, with grant option: back to an owner's
+-- plain rights, as in a fresh install.
+DO $$
+DECLARE
+  owner text := (SELECT quote_ident(n.nspowner::regrole::text) FROM pg_catalog.pg_namespace n WHERE n.nspname = 'chronicle');
+BEGIN
+  EXECUTE format('REVOKE GRANT OPTION FOR ALL ON ALL TABLES IN SCHEMA chronicle FROM %s', owner);
+  EXECUTE format('REVOKE GRANT OPTION FOR ALL ON ALL SEQUENCES IN SCHEMA chronicle FROM %s', owner);
+  EXECUTE format('REVOKE GRANT OPTION FOR ALL ON ALL FUNCTIONS IN SCHEMA chronicle FROM %s', owner);
+  EXECUTE format('REVOKE GRANT OPTION FOR ALL ON SCHEMA chronicle FROM %s', owner);
+  -- Functions are granted anew below, in the order a fresh install grants them.
+  REVOKE ALL ON ALL FUNCTIONS IN SCHEMA chronicle FROM PUBLIC;
+  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'service_role') THEN
+    REVOKE ALL ON ALL FUNCTIONS IN SCHEMA chronicle FROM service_role;
+  END IF;
+  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'authenticated') THEN
+    REVOKE ALL ON ALL FUNCTIONS IN SCHEMA chronicle FROM authenticated;
+  END IF;
+END
+$$;
 GRANT EXECUTE ON FUNCTION
     chronicle.quantile_sketch_in(cstring), chronicle.quantile_sketch_out(chronicle.quantile_sketch),
     chronicle.quantile_sketch_recv(internal), chronicle.quantile_sketch_send(chronicle.quantile_sketch),
