@@ -37,6 +37,7 @@ fn claims_sub(claims: &str) -> Option<String> {
     let claims: serde_json::Value = serde_json::from_str(claims).ok()?;
     Some(claims.get("sub")?.as_str()?.to_owned())
 }
+
 /// A uuid in its canonical text form (hex digits in groups of 8-4-4-4-12, any case).
 pub fn parse_uuid(text: &str) -> Option<Uuid> {
     let bytes = text.as_bytes();

@@ -69,7 +69,7 @@ pub fn register() {
     // SUSET: a session must not be able to switch redaction off for itself.
     GucRegistry::define_string_guc(
         c"chronicle.redact_keys",
-        c"Comma-separated keys whose values are replaced by \"[REDACTED]\" in command parameters.",
+        c"Comma-separated keys whose values are replaced by \"[REDACTED]\" in command executions (parameters, metadata, error, context).",
         c"A key matches when, after Unicode NFKC and case folding and ignoring every character that is not a letter or digit, it contains one of these; at any depth, also in header lists and JSON inside strings.",
         &REDACT_KEYS,
         GucContext::Suset,

@@ -151,13 +151,15 @@ fn command_executions_lifecycle<'a>(
 
     // Every document a reader of command_events sees: parameters, and what a command
     // reports of itself (metadata, error, a tracked event's context).
-    let redactor = Redactor::from_list(&settings::redact_keys());
+    // Built only once a document needs it: most updates only move the status.
+    let mut redactor = None;
     for column in REDACTED_COLUMNS {
         if !changed(&row, old.as_ref(), column)? {
             continue;
         }
         match row.get_by_name::<Jsonb>(column)? {
             Some(Jsonb(mut document)) => {
+                let redactor = redactor.get_or_insert_with(|| Redactor::from_list(&settings::redact_keys()));
                 if redactor.redact(&mut document) > 0 {
                     row.set_by_name(column, JsonbRef(&document))?;
                 }
