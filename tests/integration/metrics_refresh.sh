@@ -43,7 +43,7 @@ bench $DB 8 4 -f "$S/write.sql@6" -f "$S/lifecycle.sql@3" -f "$S/delete.sql@1"
 # still exits 0, so pgbench_ok reads its count of failed transactions.
 status=0
 wait $refreshers || status=$?
-pgbench_ok "$S/refresh.log" 8 $status
+pgbench_ok "$S/refresh.log" 16 $status
 sql $DB "SELECT chronicle.refresh_metrics()" >/dev/null
 
 expect_zero $DB "hourly rollups equal the raw rows (counts, users, error codes, p95 within error)" "
