@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds and installs pg_chronicle (release),
-# starts a local PostgreSQL 15 with pg_cron preloaded, creates the database
+# starts a local PostgreSQL with pg_cron preloaded, creates the database
 # `chronicle_demo` with the extension, loads demo/demo.sql and prints how to connect.
 # Safe to run again: the cluster is restarted and the database recreated.
+#
+# Environment: CHRONICLE_PG=15|17|18 (default 17, Supabase's default). Whatever the major,
+# the demo has the same port, socket directory and database name.
 source "$(dirname "$0")/lib.sh"
 
 DEMO_PORT=${CHRONICLE_DEMO_PORT:-54320}
@@ -23,7 +26,8 @@ cluster_psql "$DEMO_CLUSTER" "$DEMO_PORT" -d "$DEMO_DB" \
 
 cat <<MSG
 
-pg_chronicle is running in PostgreSQL $PG_MAJOR (data and log in $RUN_DIR/$DEMO_CLUSTER).
+pg_chronicle is running in PostgreSQL $(pg_tool postgres --version | awk '{print $3}')${PG_ROOT:+, from the Debian $PG_SUITE root $PG_ROOT}
+(data in $(cluster_data "$DEMO_CLUSTER"), log in $(cluster_log "$DEMO_CLUSTER")).
 Connect with:
   psql "host=$RUN_DIR/$DEMO_CLUSTER port=$DEMO_PORT dbname=$DEMO_DB user=postgres"
   psql "postgresql://postgres@localhost:$DEMO_PORT/$DEMO_DB"
@@ -31,5 +35,5 @@ Try:
   SELECT * FROM chronicle.current_state;
   SELECT version, valid_from, state FROM chronicle.state_history('config', 'app');
 Stop it with:
-  runuser -u postgres -- $PG_BIN/pg_ctl -D $RUN_DIR/$DEMO_CLUSTER/data stop
+  kill -INT \$(head -n 1 $(cluster_data "$DEMO_CLUSTER")/postmaster.pid)
 MSG

@@ -1,49 +1,207 @@
-# Shared by scripts/demo.sh, scripts/test.sh and bench/run.sh (sourced, not run).
+# Shared by scripts/demo.sh, scripts/test.sh, bench/run.sh and the tests (sourced, not run).
 #
-# Two jobs: install whatever a fresh Debian 12 machine is missing, and run scratch
-# PostgreSQL 15 clusters. PostgreSQL refuses to run as root, and these machines run as
-# root, so every server process runs as the `postgres` system user, with its data and
-# socket in a directory that user owns, on a private port.
+# Three jobs: install whatever a fresh Debian 12 machine is missing, give each supported
+# PostgreSQL major its own userland, and run scratch clusters of it.
+#
+# Where each major comes from: 15 is Debian bookworm's, installed on the machine itself.
+# 17 (trixie) and 18 (sid) are Debian's own binary packages of the suite that has them,
+# installed into a Debian root of that suite made with debootstrap below ROOTS_DIR, the
+# way sbuild and pbuilder build for another suite: installing them on the bookworm host
+# would pull a newer libc into the machine. The extension is built for such a major inside
+# its root (the host's Rust toolchain bind-mounted in) and its servers run there, as that
+# root's `postgres` user, with their sockets in RUN_DIR, which both sides see.
+#
+# PostgreSQL refuses to run as root, and these machines run as root, so every server runs
+# as a `postgres` system user, with its data and socket in a directory that user owns, on
+# a private port.
 
 set -euo pipefail
 
-PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PG_BIN/pg_config
 PGRX_VERSION=0.18.0
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Every cluster, log and scratch file lives below this directory.
 RUN_DIR=${CHRONICLE_RUN_DIR:-/tmp/pg_chronicle}
-
-# Debian packages the build, the tests and the benchmark anchors need.
-APT_PACKAGES=(
-  postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-contrib
-  postgresql-$PG_MAJOR-cron
-  postgresql-$PG_MAJOR-tdigest postgresql-$PG_MAJOR-pgq3
-  libclang-dev clang sudo procps
-)
+LOG_DIR=$RUN_DIR/logs
+# The Debian roots of the majors the host does not have; made once per machine.
+ROOTS_DIR=${CHRONICLE_ROOTS:-/var/lib/pg_chronicle/roots}
+SUPPORTED_MAJORS=(15 17 18)
+# PostgreSQL 17: Supabase's platform default since 2025 and its self-hosted default since
+# June 2026, so what a new user's database most likely runs.
+DEFAULT_MAJOR=17
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# fail MESSAGE: one clear line, then exit. Nothing falls back to another major.
+fail() {
+  printf '\033[1;31mFAILED: %s\033[0m\n' "$*" >&2
+  exit 1
+}
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi
+# The Debian suite each major's packages come from.
+major_suite() {
+  case $1 in
+    15) echo bookworm ;;
+    17) echo trixie ;;
+    18) echo sid ;;
+  esac
 }
 
-ensure_apt_packages() {
+# use_major MAJOR: every function below then works on that major. Sets PG_MAJOR, PG_SUITE,
+# PG_ROOT (empty for the host's own major), PG_BIN, PG_CONFIG and TARGET_DIR.
+use_major() {
+  case " ${SUPPORTED_MAJORS[*]} " in
+    *" $1 "*) ;;
+    *) fail "PostgreSQL '$1' is not supported; CHRONICLE_PG takes ${SUPPORTED_MAJORS[*]}" ;;
+  esac
+  PG_MAJOR=$1
+  PG_SUITE=$(major_suite "$1")
+  PG_BIN=/usr/lib/postgresql/$1/bin
+  PG_CONFIG=$PG_BIN/pg_config
+  if [ "$PG_SUITE" = bookworm ]; then
+    PG_ROOT=
+    TARGET_DIR=$REPO_ROOT/target
+  else
+    PG_ROOT=$ROOTS_DIR/$PG_SUITE
+    # A root links against its own libc and headers: its build never shares objects
+    # with the host's.
+    TARGET_DIR=$REPO_ROOT/target/pg$1
+  fi
+  APT_PACKAGES=(
+    postgresql-$1 postgresql-server-dev-$1 postgresql-$1-cron
+    postgresql-$1-tdigest postgresql-$1-pgq3
+    libclang-dev clang gcc libc6-dev make pkg-config procps
+  )
+  [ -n "$PG_ROOT" ] || APT_PACKAGES+=(postgresql-contrib sudo)
+}
+
+# The majors a command works on: CHRONICLE_PG ("15", "17 18", ...), or $1 when unset.
+selected_majors() {
+  local majors=${CHRONICLE_PG:-$1}
+  [ -n "${majors// /}" ] || fail "CHRONICLE_PG names no major; it takes ${SUPPORTED_MAJORS[*]}"
+  echo $majors
+}
+
+# The directories a root sees as the host does: the clusters and their sockets, the
+# repository, and the Rust toolchain.
+shared_dirs() {
+  local dir
+  for dir in /tmp "$RUN_DIR" "$REPO_ROOT" "${CARGO_HOME:-$HOME/.cargo}" \
+             "${RUSTUP_HOME:-$HOME/.rustup}"; do
+    [ -d "$dir" ] && echo "$dir"
+  done
+  return 0
+}
+
+# Run inside a private mount namespace: binds the shared directories, /proc and /dev
+# into ROOT and runs the command there, in the caller's directory when the root has it.
+# The binds vanish with the last process of the namespace (a server keeps them).
+_enter_root() {
+  local root=$1 cwd=$2 dirs=$3 dir
+  shift 3
+  mount -t proc proc "$root/proc"
+  mount --rbind /dev "$root/dev"
+  while IFS= read -r dir; do
+    [ -n "$dir" ] || continue
+    mkdir -p "$root$dir"
+    mount --bind "$dir" "$root$dir"
+  done <<<"$dirs"
+  exec chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$cwd" "$@"
+}
+
+# in_root COMMAND...: COMMAND as root in the current major's userland.
+in_root() {
+  if [ -z "$PG_ROOT" ]; then as_root "$@"; return; fi
+  as_root unshare --mount --propagation private -- bash -c "$(declare -f _enter_root); _enter_root \"\$@\"" \
+    _ "$PG_ROOT" "$PWD" "$(shared_dirs)" "$@"
+}
+
+# as_postgres COMMAND...: COMMAND as the current major's postgres user.
+as_postgres() {
+  if [ -n "$PG_ROOT" ]; then in_root runuser -u postgres -- "$@"
+  elif [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"
+  else sudo -u postgres "$@"; fi
+}
+
+# The current major's own client programs, wherever they run from.
+pg_tool() {
+  local program=$1; shift
+  if [ -n "$PG_ROOT" ]; then in_root "$PG_BIN/$program" "$@"; else "$PG_BIN/$program" "$@"; fi
+}
+psql() { pg_tool psql "$@"; }
+pgbench() { pg_tool pgbench "$@"; }
+pg_dump() { pg_tool pg_dump "$@"; }
+pg_restore() { pg_tool pg_restore "$@"; }
+
+ensure_host_packages() {
   local missing=() pkg
-  for pkg in "${APT_PACKAGES[@]}"; do
+  for pkg in "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
       || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   log "installing Debian packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+  mkdir -p "$LOG_DIR"
+  local logfile=$LOG_DIR/apt-host.log
+  { as_root apt-get update -qq \
+      && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+           "${missing[@]}"; } >"$logfile" 2>&1 \
+    || fail "installing ${missing[*]} on the host failed; see $logfile"
+}
+
+# The mirror the machine's own apt sources name.
+debian_mirror() {
+  local mirror
+  mirror=$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list \
+             /etc/apt/sources.list.d/ 2>/dev/null | grep -oE 'https?://[^ ]+' | head -n 1)
+  echo "${mirror:-http://deb.debian.org/debian}"
+}
+
+# ensure_root: makes the current major's Debian root on first use, refreshes it when it
+# is a day old, and installs what it misses. The stamp file records what was installed.
+ensure_root() {
+  [ -n "$PG_ROOT" ] || return 0
+  mkdir -p "$LOG_DIR"
+  local stamp=$PG_ROOT/.chronicle-root logfile=$LOG_DIR/root-$PG_SUITE.log
+  local wanted="${APT_PACKAGES[*]}"
+  if [ ! -f "$stamp" ]; then
+    ensure_host_packages debootstrap
+    log "making a Debian $PG_SUITE root for PostgreSQL $PG_MAJOR in $PG_ROOT (log: $logfile)"
+    as_root rm -rf "$PG_ROOT"
+    as_root mkdir -p "$ROOTS_DIR"
+    as_root debootstrap --variant=minbase "$PG_SUITE" "$PG_ROOT" "$(debian_mirror)" >"$logfile" 2>&1 \
+      || fail "debootstrap of Debian $PG_SUITE into $PG_ROOT failed; see $logfile"
+    # The root's postgres user is the host's (same uid and gid) when the host has one, so
+    # that files a server of one major writes (a COPY to /tmp, a data directory that
+    # pg_upgrade takes over) belong to the servers of every major.
+    if id -u postgres >/dev/null 2>&1; then
+      as_root chroot "$PG_ROOT" groupadd --system -g "$(id -g postgres)" postgres >>"$logfile" 2>&1 \
+        && as_root chroot "$PG_ROOT" useradd --system -u "$(id -u postgres)" -g postgres \
+             -d /var/lib/postgresql -s /bin/bash postgres >>"$logfile" 2>&1 \
+        || fail "making the host's postgres user in the $PG_SUITE root failed; see $logfile"
+    fi
+    # No service starts inside the root, and no cluster is made by the packages: the
+    # scripts make their own.
+    printf '#!/bin/sh\nexit 101\n' | as_root tee "$PG_ROOT/usr/sbin/policy-rc.d" >/dev/null
+    as_root chmod 755 "$PG_ROOT/usr/sbin/policy-rc.d"
+    as_root mkdir -p "$PG_ROOT/etc/postgresql-common"
+    echo 'create_main_cluster = false' | as_root tee "$PG_ROOT/etc/postgresql-common/createcluster.conf" >/dev/null
+    # The archive's copy of sid carries a Release file past its Valid-Until date.
+    echo 'Acquire::Check-Valid-Until "false";' | as_root tee "$PG_ROOT/etc/apt/apt.conf.d/99chronicle" >/dev/null
+  elif [ "$(cat "$stamp")" = "$wanted" ] && [ -z "$(find "$stamp" -mmin +1440)" ]; then
+    return 0
+  else
+    log "refreshing the Debian $PG_SUITE root (log: $logfile)"
+  fi
+  { in_root apt-get update -q \
+      && in_root env DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -q \
+      && in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+           "${APT_PACKAGES[@]}"; } >>"$logfile" 2>&1 \
+    || fail "installing PostgreSQL $PG_MAJOR's packages into the $PG_SUITE root failed; see $logfile"
+  echo "$wanted" | as_root tee "$stamp" >/dev/null
 }
 
 ensure_cargo_pgrx() {
@@ -51,46 +209,91 @@ ensure_cargo_pgrx() {
     log "installing cargo-pgrx $PGRX_VERSION"
     cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
   fi
-  # Point pgrx at Debian's PostgreSQL: there is no internet to download one from.
-  local config="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
+}
+
+# ensure_major: the current major's server, headers and pgrx configuration, checked.
+ensure_major() {
+  if [ -n "$PG_ROOT" ]; then ensure_root; else ensure_host_packages "${APT_PACKAGES[@]}"; fi
+  local version
+  version=$(pg_tool pg_config --version 2>/dev/null) \
+    || fail "no pg_config for PostgreSQL $PG_MAJOR at ${PG_ROOT}$PG_CONFIG"
+  case $version in
+    "PostgreSQL $PG_MAJOR."*) ;;
+    *) fail "${PG_ROOT}$PG_CONFIG is $version, not PostgreSQL $PG_MAJOR" ;;
+  esac
+  # Point pgrx at Debian's PostgreSQL: there is no internet to download one from. A root
+  # has its own home, so its own pgrx configuration.
+  local config=${PG_ROOT}${PGRX_HOME:-$HOME/.pgrx}/config.toml
   if ! grep -qs "pg$PG_MAJOR = \"$PG_CONFIG\"" "$config"; then
     log "cargo pgrx init --pg$PG_MAJOR $PG_CONFIG"
-    cargo pgrx init --pg$PG_MAJOR "$PG_CONFIG"
+    local logfile=$LOG_DIR/pgrx-init-$PG_MAJOR.log
+    in_root cargo pgrx init "--pg$PG_MAJOR" "$PG_CONFIG" >"$logfile" 2>&1 \
+      || fail "cargo pgrx init for PostgreSQL $PG_MAJOR failed; see $logfile"
   fi
+  log "PostgreSQL $PG_MAJOR: ${version#PostgreSQL } from Debian $PG_SUITE${PG_ROOT:+ (root $PG_ROOT)}"
 }
 
 ensure_toolchain() {
-  ensure_apt_packages
+  ensure_host_packages postgresql-client-15 sudo procps
   ensure_cargo_pgrx
+  ensure_major
 }
 
-# Builds the extension and installs it into Debian's PostgreSQL directories.
-# $1: "release" or "debug".
+# cargo_for_major ARGS...: cargo in the current major's userland, building into its own
+# target directory with only its pgrx feature.
+cargo_for_major() {
+  local features=(--no-default-features --features "pg$PG_MAJOR")
+  if [ -n "$PG_ROOT" ]; then
+    (cd "$REPO_ROOT" && in_root env CARGO_TARGET_DIR="$TARGET_DIR" cargo "$@" "${features[@]}")
+  else
+    (cd "$REPO_ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo "$@" "${features[@]}")
+  fi
+}
+
+# Builds the extension and installs it into the current major's PostgreSQL directories
+# (each major has its own, so one never overwrites another's). $1: "release" or "debug".
 install_extension() {
-  local flags=(--pg-config "$PG_CONFIG")
+  local flags=(--pg-config "$PG_CONFIG") logfile=$LOG_DIR/install-pg$PG_MAJOR.log
   [ "${1:-debug}" = release ] && flags+=(--release)
-  [ "$(id -u)" = 0 ] || flags+=(--sudo)
-  log "building and installing pg_chronicle (${1:-debug})"
-  (cd "$REPO_ROOT" && cargo pgrx install "${flags[@]}" >/dev/null)
+  [ -n "$PG_ROOT" ] || [ "$(id -u)" = 0 ] || flags+=(--sudo)
+  log "building and installing pg_chronicle for PostgreSQL $PG_MAJOR (${1:-debug}; log: $logfile)"
+  mkdir -p "$LOG_DIR"
+  cargo_for_major pgrx install "${flags[@]}" >"$logfile" 2>&1 \
+    || { tail -n 20 "$logfile" >&2; fail "building pg_chronicle for PostgreSQL $PG_MAJOR failed; see $logfile"; }
 }
 
-# A directory the postgres user owns, below RUN_DIR.
+# postgres_dir NAME: a directory the current major's postgres user owns, below RUN_DIR.
 postgres_dir() {
   as_root install -d -m 755 "$RUN_DIR"
-  as_root install -d -m 700 -o postgres -g postgres "$RUN_DIR/$1"
+  in_root install -d -m 700 -o postgres -g postgres "$RUN_DIR/$1"
   echo "$RUN_DIR/$1"
 }
 
+# A cluster NAME keeps its socket (and so its connection string) in $RUN_DIR/NAME whatever
+# the major; each major has its own data directory and log there.
+cluster_data() { echo "$RUN_DIR/$1/pg$PG_MAJOR"; }
+cluster_log() { echo "$RUN_DIR/$1/server-pg$PG_MAJOR.log"; }
+
 # cluster_start NAME PORT [postgresql.conf lines...]
 # Creates the cluster on first use; (re)starts it so a freshly installed .so is loaded.
-# The socket lives in the cluster's directory; clients connect with cluster_psql.
+# Clients connect with cluster_psql.
 cluster_start() {
   local name=$1 port=$2; shift 2
-  local dir; dir=$(postgres_dir "$name")
+  local dir=$RUN_DIR/$name data logfile
+  data=$(cluster_data "$name"); logfile=$(cluster_log "$name")
+  cluster_stop "$name"
+  # No server runs here now: a socket lock left by one that died goes.
+  as_root rm -f "$dir"/.s.PGSQL.*
+  postgres_dir "$name" >/dev/null
   as_root chmod 755 "$dir"
-  if [ ! -f "$dir/data/PG_VERSION" ]; then
-    as_postgres "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust \
-      --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  # What an earlier root, whose postgres user had another uid, left here.
+  if [ -n "$(as_root find "$dir" -mindepth 1 -maxdepth 1 ! -uid "$(in_root id -u postgres)")" ]; then
+    in_root chown -R postgres:postgres "$dir"
+  fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    as_postgres "$PG_BIN/initdb" -D "$data" -U postgres --auth=trust \
+      --encoding=UTF8 --locale=C.UTF-8 >/dev/null \
+      || fail "initdb of PostgreSQL $PG_MAJOR in $data failed"
   fi
   {
     echo "port = $port"
@@ -102,17 +305,25 @@ cluster_start() {
     echo "cron.host = '$dir'"
     echo "max_connections = 100"
     printf '%s\n' "$@"
-  } | as_postgres tee "$dir/data/postgresql.auto.conf" >/dev/null
-  cluster_stop "$name"
-  as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
-    || { tail -n 30 "$dir/server.log" >&2; return 1; }
+  } | as_postgres tee "$data/postgresql.auto.conf" >/dev/null
+  as_postgres "$PG_BIN/pg_ctl" -D "$data" -l "$logfile" -w -t 60 start >/dev/null \
+    || { tail -n 30 "$logfile" >&2; fail "PostgreSQL $PG_MAJOR did not start in $data; see $logfile"; }
 }
 
+# cluster_stop NAME: stops whichever major's server runs in NAME (a fast shutdown, by
+# signal, so it needs no major's tools).
 cluster_stop() {
-  local dir=$RUN_DIR/$1
-  if [ -f "$dir/data/postmaster.pid" ]; then
-    as_postgres "$PG_BIN/pg_ctl" -D "$dir/data" -w -t 60 -m fast stop >/dev/null 2>&1 || true
-  fi
+  local pidfile pid tries
+  for pidfile in "$RUN_DIR/$1"/*/postmaster.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(head -n 1 "$pidfile")
+    [ -n "$pid" ] && as_root kill -0 "$pid" 2>/dev/null || continue
+    as_root kill -INT "$pid"
+    for tries in $(seq 600); do
+      as_root kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+  done
 }
 
 # cluster_psql NAME PORT [psql args...]: psql as the postgres superuser over the socket.
@@ -141,3 +352,7 @@ BEGIN
 END $$;
 SQL
 }
+
+# Scripts that source this file work on the first selected major unless they choose.
+read -r _first_major _ <<<"$(selected_majors "$DEFAULT_MAJOR")"
+use_major "$_first_major"

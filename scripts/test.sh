@@ -1,30 +1,40 @@
 #!/usr/bin/env bash
-# Runs every test tier and exits non-zero on the first failure:
-#   1. pure crates: cargo test (no PostgreSQL)
-#   2. in-module #[pg_test]s: cargo pgrx test, PostgreSQL running as `postgres`
-#   3. pg_regress: tests/pg_regress against a scratch cluster with pg_cron preloaded
-#   4. integration: concurrent clients (pgbench) checking invariants, tests/integration/*.sh
-#   5. fuzz: the sketch decoder and the JSON patch/diff code under cargo fuzz, bounded
-# Installs whatever is missing first (Debian packages, cargo-pgrx, pgrx init).
+# Runs every test tier on every supported PostgreSQL major and exits non-zero on the first
+# failure, naming the tier and the major:
+#   unit         pure crates: cargo test (no PostgreSQL), once
+#   pgrx         in-module #[pg_test]s: cargo pgrx test, PostgreSQL running as `postgres`
+#   regress      pg_regress: tests/pg_regress against a scratch cluster with pg_cron preloaded
+#   integration  concurrent clients (pgbench) checking invariants, tests/integration/*.sh
+#   fuzz         the sketch decoder and the JSON patch/diff code under cargo fuzz, once
+# Installs whatever is missing first (Debian packages, the Debian roots of 17 and 18,
+# cargo-pgrx, pgrx init). The roots are made in the background while the host's major runs.
 #
-# Usage: scripts/test.sh [tier...]   tiers: unit pgrx regress integration fuzz (default: all)
+# Usage: scripts/test.sh [tier...]         (default: every tier)
+# Environment: CHRONICLE_PG="15 17 18"      the majors to test (default: every supported one)
 source "$(dirname "$0")/lib.sh"
 
 REGRESS_PORT=${CHRONICLE_TEST_PORT:-54331}
 REGRESS_CLUSTER=regress
+ONCE_TIERS=" unit fuzz "
 
 tiers=("$@")
 [ ${#tiers[@]} -gt 0 ] || tiers=(unit pgrx regress integration fuzz)
+for tier in "${tiers[@]}"; do
+  case $tier in
+    unit|pgrx|regress|integration|fuzz) ;;
+    *) echo "unknown tier: $tier (expected unit, pgrx, regress, integration or fuzz)" >&2; exit 2 ;;
+  esac
+done
+read -r -a majors <<<"$(selected_majors "${SUPPORTED_MAJORS[*]}")"
+for major in "${majors[@]}"; do (use_major "$major") || exit 1; done
 
 run_unit() {
-  log "tier 1: pure crates (cargo test)"
   (cd "$REPO_ROOT" && cargo test --workspace --exclude pg_chronicle)
 }
 
 run_pgrx() {
-  log "tier 2: #[pg_test] (cargo pgrx test, running PostgreSQL as postgres)"
-  local pgdata; pgdata=$(postgres_dir pgrx-test)
-  (cd "$REPO_ROOT" && cargo pgrx test pg$PG_MAJOR --runas postgres --pgdata "$pgdata/data")
+  local pgdata; pgdata=$(postgres_dir "pgrx-test-pg$PG_MAJOR")
+  cargo_for_major pgrx test "pg$PG_MAJOR" --runas postgres --pgdata "$pgdata/data"
 }
 
 start_regress_cluster() {
@@ -36,20 +46,17 @@ start_regress_cluster() {
 }
 
 run_regress() {
-  log "tier 3: pg_regress (tests/pg_regress)"
   start_regress_cluster
-  # pg_config and pg_regress come with postgresql-client-15, which ensure_toolchain may
-  # only just have installed (with postgresql-15): look them up now, not at the top.
-  local pg_regress; pg_regress=$(dirname "$("$PG_CONFIG" --pgxs)")/../test/regress/pg_regress
-  [ -x "$pg_regress" ] || { echo "pg_regress not found at $pg_regress" >&2; return 1; }
-  local out; out=$(postgres_dir regress-out)
+  local pg_regress; pg_regress=$(dirname "$(pg_tool pg_config --pgxs)")/../test/regress/pg_regress
+  [ -x "$PG_ROOT$pg_regress" ] || fail "pg_regress not found at $PG_ROOT$pg_regress"
+  local out; out=$(postgres_dir "regress-out-pg$PG_MAJOR")
   as_root chmod 777 "$out"
   # pg_cron's launcher stays connected to chronicle_regress, which makes pg_regress's own
   # DROP DATABASE fail; recreate it here with FORCE and let pg_regress use it as it is.
   cluster_psql "$REGRESS_CLUSTER" "$REGRESS_PORT" -d postgres \
     -c "DROP DATABASE IF EXISTS chronicle_regress WITH (FORCE)" -c "CREATE DATABASE chronicle_regress"
   local status=0
-  (cd "$REPO_ROOT/tests/pg_regress" && "$pg_regress" \
+  (cd "$REPO_ROOT/tests/pg_regress" && in_root "$pg_regress" \
       --host="$RUN_DIR/$REGRESS_CLUSTER" --port="$REGRESS_PORT" --user=postgres \
       --inputdir=. --outputdir="$out" --dbname=chronicle_regress --use-existing \
       --schedule=schedule) || status=$?
@@ -59,10 +66,19 @@ run_regress() {
   fi
 }
 
+run_integration() {
+  start_regress_cluster
+  local test
+  for test in "$REPO_ROOT"/tests/integration/*.sh; do
+    [ "$(basename "$test")" = lib.sh ] && continue
+    log "integration on PostgreSQL $PG_MAJOR: $(basename "$test")"
+    CHRONICLE_PG=$PG_MAJOR CHRONICLE_CLUSTER=$REGRESS_CLUSTER CHRONICLE_PORT=$REGRESS_PORT bash "$test"
+  done
+}
+
 # cargo fuzz on the stable toolchain (RUSTC_BOOTSTRAP enables the sanitizer flags it
 # needs), for FUZZ_SECONDS per target (default 30).
 run_fuzz() {
-  log "fuzz: the sketch decoder and the JSON patch/diff code (cargo fuzz)"
   cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
   local crate target
   for crate in quantile-sketch chronicle-json; do
@@ -76,27 +92,62 @@ run_fuzz() {
   done
 }
 
-run_integration() {
-  log "tier 4: integration tests (tests/integration)"
-  start_regress_cluster
-  local test
-  for test in "$REPO_ROOT"/tests/integration/*.sh; do
-    [ "$(basename "$test")" = lib.sh ] && continue
-    log "integration: $(basename "$test")"
-    CHRONICLE_CLUSTER=$REGRESS_CLUSTER CHRONICLE_PORT=$REGRESS_PORT bash "$test"
-  done
+# The figures: one line per tier and major, in the log as each ends and again at the end.
+timings=()
+
+# run_tier TIER: runs it with errexit in force (a caller's `||` would switch it off), times
+# it, and stops everything with a line naming the tier and the major when it fails.
+run_tier() {
+  local tier=$1 where start status
+  where=${PG_MAJOR:+ on PostgreSQL $PG_MAJOR}
+  case $ONCE_TIERS in *" $tier "*) where= ;; esac
+  log "tier $tier$where"
+  start=$(date +%s)
+  set +e
+  (set -e; "run_$tier")
+  status=$?
+  set -e
+  timings+=("$(printf '%-12s %-14s %5d s' "$tier" "${where:- (any major)}" $(($(date +%s) - start)))")
+  log "tier $tier$where: $([ $status = 0 ] && echo passed || echo FAILED) in $(($(date +%s) - start)) s"
+  [ $status = 0 ] || fail "tier $tier failed${where}"
 }
 
-ensure_toolchain
-for tier in "${tiers[@]}"; do
-  case $tier in
-    unit) run_unit ;;
-    pgrx) run_pgrx ;;
-    regress) run_regress ;;
-    integration) run_integration ;;
-    fuzz) run_fuzz ;;
-    *) echo "unknown tier: $tier (expected unit, pgrx, regress, integration or fuzz)" >&2; exit 2 ;;
-  esac
+print_timings() { [ ${#timings[@]} -eq 0 ] || { log "tier timings"; printf '  %s\n' "${timings[@]}" >&2; }; }
+declare -A root_jobs=()
+on_exit() {
+  print_timings
+  # A root still being made when a tier failed is not left half-made in the background.
+  local job
+  for job in "${root_jobs[@]}"; do kill "$job" 2>/dev/null || true; done
+}
+trap on_exit EXIT
+
+wants() { case " ${tiers[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
+
+ensure_host_packages postgresql-client-15 sudo procps
+ensure_cargo_pgrx
+# The roots of the majors after the first are made while the first one's tiers run.
+if wants pgrx || wants regress || wants integration; then
+  for major in "${majors[@]:1}"; do
+    use_major "$major"
+    [ -n "$PG_ROOT" ] || continue
+    ensure_host_packages debootstrap
+    (ensure_root) >"$LOG_DIR/root-job-pg$major.log" 2>&1 &
+    root_jobs[$major]=$!
+  done
+fi
+
+wants unit && run_tier unit
+for major in "${majors[@]}"; do
+  wants pgrx || wants regress || wants integration || break
+  use_major "$major"
+  if [ -n "${root_jobs[$major]:-}" ]; then
+    wait "${root_jobs[$major]}" || { cat "$LOG_DIR/root-job-pg$major.log" >&2; fail "the Debian $PG_SUITE root for PostgreSQL $major"; }
+  fi
+  ensure_major
+  for tier in pgrx regress integration; do wants $tier && run_tier $tier; done
+  cluster_stop "$REGRESS_CLUSTER"
 done
-cluster_stop "$REGRESS_CLUSTER"
-log "all tests passed"
+wants fuzz && run_tier fuzz
+
+log "all tests passed on PostgreSQL ${majors[*]}"

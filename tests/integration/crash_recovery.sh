@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 DB=chronicle_it_crash
 S=$(mktemp -d)
 trap 'rm -rf "$S"' EXIT
-DATA=$RUN_DIR/$IT_CLUSTER/data
+DATA=$(cluster_data "$IT_CLUSTER")
 
 fresh_database $DB
 sql $DB "SELECT count(*) FROM chronicle.set_gist_target('cfg', 'abc123', mode => 'every_version')" >/dev/null
@@ -63,7 +63,7 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 as_postgres rm -f "$DATA/postmaster.pid" "$IT_HOST/.s.PGSQL.$IT_PORT.lock"
-as_postgres "$PG_BIN/pg_ctl" -D "$DATA" -l "$RUN_DIR/$IT_CLUSTER/server.log" -w -t 60 start >/dev/null
+as_postgres "$PG_BIN/pg_ctl" -D "$DATA" -l "$(cluster_log "$IT_CLUSTER")" -w -t 60 start >/dev/null
 
 check_invariants $DB
 
