@@ -86,29 +86,32 @@ selected_majors() {
 }
 
 # The directories a root sees as the host does: the clusters and their sockets, the
-# repository, and the Rust toolchain.
-shared_dirs() {
+# repository, and the Rust toolchain. One bind per line: SOURCE TARGET [ro].
+ROOT_EXTRA_BINDS=()
+root_binds() {
   local dir
   for dir in /tmp "$RUN_DIR" "$REPO_ROOT" "${CARGO_HOME:-$HOME/.cargo}" \
              "${RUSTUP_HOME:-$HOME/.rustup}"; do
-    [ -d "$dir" ] && echo "$dir"
+    [ -d "$dir" ] && echo "$dir $dir"
   done
-  return 0
+  # More, for one command: ROOT_EXTRA_BINDS=("SOURCE TARGET [ro]"...) in_root ...
+  [ ${#ROOT_EXTRA_BINDS[@]} -eq 0 ] || printf '%s\n' "${ROOT_EXTRA_BINDS[@]}"
 }
 
-# Run inside a private mount namespace: binds the shared directories, /proc and /dev
-# into ROOT and runs the command there, in the caller's directory when the root has it.
-# The binds vanish with the last process of the namespace (a server keeps them).
+# Run inside a private mount namespace: binds /proc, /dev and the root_binds into ROOT and
+# runs the command there, in the caller's directory when the root has it. The binds
+# vanish with the last process of the namespace (a server started there keeps them).
 _enter_root() {
-  local root=$1 cwd=$2 dirs=$3 dir
+  local root=$1 cwd=$2 binds=$3 source target mode
   shift 3
   mount -t proc proc "$root/proc"
   mount --rbind /dev "$root/dev"
-  while IFS= read -r dir; do
-    [ -n "$dir" ] || continue
-    mkdir -p "$root$dir"
-    mount --bind "$dir" "$root$dir"
-  done <<<"$dirs"
+  while read -r source target mode; do
+    [ -n "$source" ] || continue
+    mkdir -p "$root$target"
+    mount --bind "$source" "$root$target"
+    [ "$mode" != ro ] || mount -o remount,bind,ro "$root$target"
+  done <<<"$binds"
   exec chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$cwd" "$@"
 }
 
@@ -116,7 +119,7 @@ _enter_root() {
 in_root() {
   if [ -z "$PG_ROOT" ]; then as_root "$@"; return; fi
   as_root unshare --mount --propagation private -- bash -c "$(declare -f _enter_root); _enter_root \"\$@\"" \
-    _ "$PG_ROOT" "$PWD" "$(shared_dirs)" "$@"
+    _ "$PG_ROOT" "$PWD" "$(root_binds)" "$@"
 }
 
 # as_postgres COMMAND...: COMMAND as the current major's postgres user.

@@ -7,9 +7,9 @@
 source "$(dirname "$0")/lib.sh"
 OLD=chronicle_it_upgrade_old
 NEW=chronicle_it_upgrade_new
-EXTENSION_DIR=$("$PG_CONFIG" --sharedir)/extension
+EXTENSION_DIR=$(pg_tool pg_config --sharedir)/extension
 installed_scripts=()
-trap 'for f in "${installed_scripts[@]}"; do as_root rm -f "$f"; done' EXIT
+trap 'for f in "${installed_scripts[@]}"; do in_root rm -f "$f"; done' EXIT
 
 # The catalog's view of the extension, one line per fact, in a fixed order.
 CATALOG_FINGERPRINT=$(cat <<'SQL'
@@ -80,7 +80,7 @@ releases=("$(dirname "$0")"/../upgrade/pg_chronicle--*.sql)
 for script in "${releases[@]}"; do
   previous=$(basename "$script" .sql); previous=${previous#pg_chronicle--}
   log "upgrade: $previous -> $current"
-  as_root install -m 644 "$script" "$EXTENSION_DIR/"
+  in_root install -m 644 "$script" "$EXTENSION_DIR/"
   installed_scripts+=("$EXTENSION_DIR/$(basename "$script")")
 
   cluster_psql "$IT_CLUSTER" "$IT_PORT" -d postgres \
