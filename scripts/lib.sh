@@ -73,9 +73,10 @@ use_major() {
   APT_PACKAGES=(
     postgresql-$1 postgresql-server-dev-$1 postgresql-$1-cron
     postgresql-$1-tdigest postgresql-$1-pgq3
-    libclang-dev clang gcc libc6-dev make pkg-config procps
+    libclang-dev clang gcc libc6-dev make pkg-config procps sudo
   )
-  [ -n "$PG_ROOT" ] || APT_PACKAGES+=(postgresql-contrib sudo)
+  # (cargo pgrx test --runas copies the extension in with sudo, root or not.)
+  [ -n "$PG_ROOT" ] || APT_PACKAGES+=(postgresql-contrib)
 }
 
 # The majors a command works on: CHRONICLE_PG ("15", "17 18", ...), or $1 when unset.
