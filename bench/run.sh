@@ -2,16 +2,16 @@
 # Benchmark runner: builds and installs the release build, starts a scratch cluster
 # (fsync on, default settings otherwise), runs each workload and prints its table of
 # ratios against the anchors measured in the same run. Tables are also written to
-# bench/results/<workload>.md.
+# bench/results/pg<major>/<workload>.md.
 #
 # Usage: bench/run.sh [workload...]   (default: every bench/workloads/*.sh)
-# Environment: BENCH_SECONDS (per pgbench run, default 15), BENCH_PORT (default 54340).
+# Environment: CHRONICLE_PG (the major, default 17), BENCH_SECONDS (per pgbench run,
+# default 15), BENCH_PORT (default 54340).
 source "$(dirname "$0")/../scripts/lib.sh"
 
 export BENCH_SECONDS=${BENCH_SECONDS:-15}
 export BENCH_PORT=${BENCH_PORT:-54340}
 export BENCH_CLUSTER=bench
-RESULTS=$REPO_ROOT/bench/results
 
 workloads=("$@")
 if [ ${#workloads[@]} -eq 0 ]; then
@@ -19,13 +19,14 @@ if [ ${#workloads[@]} -eq 0 ]; then
 fi
 
 ensure_toolchain
+RESULTS=$REPO_ROOT/bench/results/pg$PG_MAJOR
 install_extension release
 cluster_start "$BENCH_CLUSTER" "$BENCH_PORT" "shared_buffers = '1GB'" "max_wal_size = '4GB'" \
   "max_parallel_workers_per_gather = 2" "cron.database_name = 'chronicle_bench'"
 mkdir -p "$RESULTS"
 {
   echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr);" \
-       "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'), shared_buffers 1GB, fsync on."
+       "PostgreSQL $(pg_tool postgres --version | awk '{print $3}') (Debian $PG_SUITE), shared_buffers 1GB, fsync on."
   echo
 } >"$RESULTS/machine.md"
 cat "$RESULTS/machine.md"

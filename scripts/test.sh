@@ -68,26 +68,45 @@ run_regress() {
 
 run_integration() {
   start_regress_cluster
-  local test
+  local test start
   for test in "$REPO_ROOT"/tests/integration/*.sh; do
     [ "$(basename "$test")" = lib.sh ] && continue
     log "integration on PostgreSQL $PG_MAJOR: $(basename "$test")"
+    start=$(date +%s)
     CHRONICLE_PG=$PG_MAJOR CHRONICLE_CLUSTER=$REGRESS_CLUSTER CHRONICLE_PORT=$REGRESS_PORT bash "$test"
+    log "integration on PostgreSQL $PG_MAJOR: $(basename "$test") passed in $(($(date +%s) - start)) s"
   done
 }
 
 # cargo fuzz on the stable toolchain (RUSTC_BOOTSTRAP enables the sanitizer flags it
-# needs), for FUZZ_SECONDS per target (default 30).
+# needs). Per target: every input kept in fuzz/regressions/<target> (each one crashed or
+# hung a target once) is replayed first; then FUZZ_SECONDS (default 30) of fuzzing start
+# from the minimized corpus kept in fuzz/corpus/<target>, writing new finds to a scratch
+# directory so the kept corpus only changes by hand (cargo fuzz cmin).
 run_fuzz() {
   cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-  local crate target
+  local crate target dir scratch status
   for crate in quantile-sketch chronicle-json; do
-    for target in "$REPO_ROOT/crates/$crate/fuzz/fuzz_targets/"*.rs; do
+    dir=$REPO_ROOT/crates/$crate/fuzz
+    for target in "$dir/fuzz_targets/"*.rs; do
       target=$(basename "$target" .rs)
-      log "fuzz: $crate/$target for ${FUZZ_SECONDS:-30} s"
-      (cd "$REPO_ROOT/crates/$crate/fuzz" && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
-         -max_total_time="${FUZZ_SECONDS:-30}" >/dev/null 2>&1) \
-        || { echo "fuzz target $crate/$target failed; see crates/$crate/fuzz/artifacts" >&2; return 1; }
+      [ -d "$dir/corpus/$target" ] || fail "no kept corpus in crates/$crate/fuzz/corpus/$target"
+      if [ -d "$dir/regressions/$target" ]; then
+        log "fuzz: $crate/$target replays $(find "$dir/regressions/$target" -type f | wc -l) kept crash inputs"
+        (cd "$dir" && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "regressions/$target" -- -runs=0 \
+           >"$LOG_DIR/fuzz-$target-replay.log" 2>&1) \
+          || { tail -n 30 "$LOG_DIR/fuzz-$target-replay.log" >&2
+               fail "fuzz target $crate/$target fails on a kept input; see $LOG_DIR/fuzz-$target-replay.log"; }
+      fi
+      log "fuzz: $crate/$target for ${FUZZ_SECONDS:-30} s from $(find "$dir/corpus/$target" -type f | wc -l) kept inputs"
+      scratch=$(mktemp -d)
+      status=0
+      (cd "$dir" && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "$scratch" "corpus/$target" -- \
+         -max_total_time="${FUZZ_SECONDS:-30}" >"$LOG_DIR/fuzz-$target.log" 2>&1) || status=$?
+      rm -rf "$scratch"
+      grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs)' "$LOG_DIR/fuzz-$target.log" >&2 || true
+      [ $status = 0 ] || { tail -n 30 "$LOG_DIR/fuzz-$target.log" >&2
+        fail "fuzz target $crate/$target crashed; the input is in crates/$crate/fuzz/artifacts/$target (once fixed, keep it in fuzz/regressions/$target)"; }
     done
   done
 }

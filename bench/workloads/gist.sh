@@ -21,10 +21,11 @@ trap cleanup EXIT
 
 log "building chronicle-gist (release)"
 (cd "$REPO_ROOT" && cargo build -q --release -p chronicle-gist --bin chronicle-gist --example fake_github)
-TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
-case $TARGET_DIR in /*) ;; *) TARGET_DIR=$REPO_ROOT/$TARGET_DIR ;; esac
-BIN=$TARGET_DIR/release/chronicle-gist
-FAKE=$TARGET_DIR/release/examples/fake_github
+# The exporter is a client: built on the host, whichever major the server is.
+GIST_TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
+case $GIST_TARGET_DIR in /*) ;; *) GIST_TARGET_DIR=$REPO_ROOT/$GIST_TARGET_DIR ;; esac
+BIN=$GIST_TARGET_DIR/release/chronicle-gist
+FAKE=$GIST_TARGET_DIR/release/examples/fake_github
 
 URL="host=$BENCH_HOST port=$BENCH_PORT user=postgres dbname=$DB"
 export GITHUB_TOKEN=fake-github-token
