@@ -357,6 +357,8 @@ END $$;
 SQL
 }
 
+# (The set-up logs are written by the calling user, root or not.)
+[ -d "$LOG_DIR" ] || { as_root install -d -m 755 "$RUN_DIR" && as_root install -d -m 1777 "$LOG_DIR"; }
 # Scripts that source this file work on the first selected major unless they choose.
 read -r _first_major _ <<<"$(selected_majors "$DEFAULT_MAJOR")"
 use_major "$_first_major"

@@ -144,8 +144,14 @@ trap on_exit EXIT
 wants() { case " ${tiers[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 ensure_host_packages postgresql-client-15 sudo procps
-ensure_cargo_pgrx
-# The roots of the majors after the first are made while the first one's tiers run.
+# The host's own major first: it makes the host's postgres user, whose uid the roots'
+# postgres users then take (files one major's server writes belong to every major's).
+for major in "${majors[@]}"; do
+  use_major "$major"
+  [ -n "$PG_ROOT" ] || ensure_host_packages "${APT_PACKAGES[@]}"
+done
+# The roots of the majors after the first are made in the background, while cargo-pgrx
+# is installed and the first major's tiers run.
 if wants pgrx || wants regress || wants integration; then
   for major in "${majors[@]:1}"; do
     use_major "$major"
@@ -155,6 +161,7 @@ if wants pgrx || wants regress || wants integration; then
     root_jobs[$major]=$!
   done
 fi
+ensure_cargo_pgrx
 
 wants unit && run_tier unit
 for major in "${majors[@]}"; do
