@@ -100,6 +100,22 @@ load_sample_data() {
   SELECT count(*) FROM chronicle.export_claim(2);" >/dev/null
 }
 
+# expect_goes_on DB AFTER: a database of load_sample_data goes on working after AFTER (an
+# update, a move): numbering continues, the queue hands out every pending head, and a new
+# execution is refreshed into rollups equal to the raw rows.
+expect_goes_on() {
+  local db=$1 after=$2
+  expect_zero "$db" "numbering continues after $after" \
+    "SELECT 21 - chronicle.put_state('config', 'e1', '{\"after\": \"$after\"}')"
+  expect_zero "$db" "the queue hands out its pending heads after $after" \
+    "SELECT (SELECT count(*) FROM chronicle.gist_export_queue WHERE status = 'pending')
+            - (SELECT count(*) FROM chronicle.export_claim(100))"
+  sql "$db" "SELECT chronicle.record_command('cmd_0', '{}', NULL, 'success', 1); SELECT chronicle.refresh_metrics()" >/dev/null
+  expect_zero "$db" "a refresh after $after keeps the rollups equal to the raw rows" \
+    "SELECT count(*) FROM chronicle.command_metrics_hourly m WHERE m.executions <> (SELECT count(*) FROM chronicle.command_executions e
+       WHERE e.command_name = m.command_name AND date_trunc('hour', e.started_at, 'UTC') = m.hour)"
+}
+
 # table_fingerprint DB: one md5 per table over its rows in a fixed order, generated columns
 # left out (they are computed from the others, and a release may add one). (metrics_changes
 # is left out: restoring command_executions fires its statement triggers, which record the

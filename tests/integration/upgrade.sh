@@ -117,18 +117,10 @@ for script in "${releases[@]}"; do
 
   # The updated database goes on: numbering, the queue (with what was claimed before the
   # update), the refresh.
-  expect_zero $OLD "numbering continues after the update" \
-    "SELECT 21 - chronicle.put_state('config', 'e1', '{\"after\": \"update\"}')"
   expect_zero $OLD "each file has one head after the update, and the exports behind it wait" \
     "SELECT count(*) FROM (SELECT gist_id, file_name FROM chronicle.gist_export_queue
                             WHERE status IN ('waiting', 'pending', 'in_flight')
                             GROUP BY gist_id, file_name
                            HAVING count(*) FILTER (WHERE status IN ('pending', 'in_flight')) <> 1) f"
-  expect_zero $OLD "the queue hands out the heads that were pending before the update" \
-    "SELECT (SELECT count(*) FROM chronicle.gist_export_queue WHERE status = 'pending')
-            - (SELECT count(*) FROM chronicle.export_claim(100))"
-  sql $OLD "SELECT chronicle.record_command('cmd_0', '{}', NULL, 'success', 1); SELECT chronicle.refresh_metrics()" >/dev/null
-  expect_zero $OLD "a refresh after the update keeps the rollups equal to the raw rows" \
-    "SELECT count(*) FROM chronicle.command_metrics_hourly m WHERE m.executions <> (SELECT count(*) FROM chronicle.command_executions e
-       WHERE e.command_name = m.command_name AND date_trunc('hour', e.started_at, 'UTC') = m.hour)"
+  expect_goes_on $OLD "the update"
 done
