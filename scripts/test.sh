@@ -11,6 +11,7 @@
 #
 # Usage: scripts/test.sh [tier...]         (default: every tier)
 # Environment: CHRONICLE_PG="15 17 18"      the majors to test (default: every supported one)
+#              CHRONICLE_TESTS="upgrade …"  only these integration tests (default: all)
 source "$(dirname "$0")/lib.sh"
 
 REGRESS_PORT=${CHRONICLE_TEST_PORT:-54331}
@@ -71,6 +72,7 @@ run_integration() {
   local test start
   for test in "$REPO_ROOT"/tests/integration/*.sh; do
     [ "$(basename "$test")" = lib.sh ] && continue
+    case " ${CHRONICLE_TESTS:-$(basename "$test" .sh)} " in *" $(basename "$test" .sh) "*) ;; *) continue ;; esac
     log "integration on PostgreSQL $PG_MAJOR: $(basename "$test")"
     start=$(date +%s)
     CHRONICLE_PG=$PG_MAJOR CHRONICLE_CLUSTER=$REGRESS_CLUSTER CHRONICLE_PORT=$REGRESS_PORT bash "$test"

@@ -15,6 +15,8 @@ SELECT pg_catalog.pg_extension_config_dump('chronicle.gist_imports', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('chronicle.gist_export_queue', 'id'), '');
 -- Since 0.4.0 (last, as an update from 0.3.0 adds it).
 SELECT pg_catalog.pg_extension_config_dump('chronicle.metrics_failures', '');
+SELECT pg_catalog.pg_extension_config_dump('chronicle.state_schemas', '');
+SELECT pg_catalog.pg_extension_config_dump('chronicle.state_schema_violations', '');
 
 -- Privileges: closed by default, opened by name. This is the only place the extension
 -- grants anything; tests/pg_regress/sql/privileges.sql lists the result and fails when an
@@ -31,7 +33,8 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA chronicle FROM PUBLIC;
 REVOKE ALL ON SCHEMA chronicle FROM PUBLIC;
 
 -- What any role that is given USAGE on the schema may call: the quantile sketch (pure
--- functions over their arguments, reading no table) and the acting user's own id.
+-- functions over their arguments, reading no table), JSON Schema validation of a value
+-- (bounded, reading nothing) and the acting user's own id.
 GRANT EXECUTE ON FUNCTION
     chronicle.quantile_sketch_in(cstring), chronicle.quantile_sketch_out(chronicle.quantile_sketch),
     chronicle.quantile_sketch_recv(internal), chronicle.quantile_sketch_send(chronicle.quantile_sketch),
@@ -45,7 +48,7 @@ GRANT EXECUTE ON FUNCTION
     chronicle.num_vals(chronicle.quantile_sketch), chronicle.mean(chronicle.quantile_sketch),
     chronicle.min_val(chronicle.quantile_sketch), chronicle.max_val(chronicle.quantile_sketch),
     chronicle.relative_error(chronicle.quantile_sketch), chronicle.histogram(chronicle.quantile_sketch),
-    chronicle.current_user_id()
+    chronicle.current_user_id(), chronicle.json_schema_violations(jsonb, jsonb)
 TO PUBLIC;
 
 -- An administrator of pg_chronicle (the owner who ran CREATE EXTENSION in a trusted

@@ -16,6 +16,7 @@ CREATE TABLE chronicle.state_versions (
     id          uuid        NOT NULL,
     created_by  uuid,
     command_id  uuid,
+    schema_version integer,
     CONSTRAINT state_versions_pkey PRIMARY KEY (entity_type, entity_id, version)
 );
 
@@ -27,6 +28,7 @@ COMMENT ON COLUMN chronicle.state_versions.checksum IS 'Lowercase hex SHA-256 of
 -- A version is identified by (entity_type, entity_id, version). `id` is kept for the
 -- seeds' schema; it is a UUIDv7 (48-bit clock and 74 random bits), unique by
 -- construction, and not indexed: an index on it cost every writer ~5% of throughput.
+COMMENT ON COLUMN chronicle.state_versions.schema_version IS 'Version of the entity type''s schema (chronicle.state_schemas) this state was validated against; NULL when the type had none';
 COMMENT ON COLUMN chronicle.state_versions.id IS 'Time-ordered (UUIDv7) identifier of this version, unique by construction';
 
 -- The end of a version that was ended by chronicle.delete_state rather than by a newer
@@ -53,7 +55,7 @@ COMMENT ON TABLE chronicle.state_deletions IS
 CREATE VIEW chronicle.state_store AS
 SELECT v.id, v.entity_type, v.entity_id, v.state, v.version, v.valid_from,
        coalesce(d.deleted_at, n.valid_from) AS valid_to,
-       v.created_by, v.command_id, v.checksum
+       v.created_by, v.command_id, v.checksum, v.schema_version
   FROM chronicle.state_versions v
   LEFT JOIN chronicle.state_versions n
          ON n.entity_type = v.entity_type AND n.entity_id = v.entity_id AND n.version = v.version + 1
@@ -74,6 +76,7 @@ COMMENT ON COLUMN chronicle.state_store.valid_to IS 'When this version stopped b
 COMMENT ON COLUMN chronicle.state_store.created_by IS 'User who wrote this version; defaults to chronicle.current_user_id()';
 COMMENT ON COLUMN chronicle.state_store.command_id IS 'Command execution that wrote this version, if any';
 COMMENT ON COLUMN chronicle.state_store.checksum IS 'Lowercase hex SHA-256 of the state''s canonical JSON; assigned by the database and used to compare copies (Gists)';
+COMMENT ON COLUMN chronicle.state_store.schema_version IS 'Version of the entity type''s schema this state was validated against (chronicle.state_schemas); NULL when none; assigned by the database';
 
 -- One row per entity ever written: the lock every writer of that entity takes, and the
 -- counter that numbers its next version, so a write never scans the entity's history.
@@ -143,13 +146,13 @@ COMMENT ON FUNCTION chronicle.state_as_of(text, text, timestamptz) IS
 CREATE FUNCTION chronicle.state_history(entity_type text, entity_id text)
 RETURNS TABLE (
     version integer, valid_from timestamptz, valid_to timestamptz, state jsonb,
-    checksum text, command_id uuid, created_by uuid)
+    checksum text, command_id uuid, created_by uuid, schema_version integer)
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT s.version, s.valid_from, s.valid_to, s.state, s.checksum, s.command_id, s.created_by
+  SELECT s.version, s.valid_from, s.valid_to, s.state, s.checksum, s.command_id, s.created_by, s.schema_version
     FROM chronicle.state_store s
    WHERE s.entity_type = state_history.entity_type AND s.entity_id = state_history.entity_id
    ORDER BY s.version;
 END;
 COMMENT ON FUNCTION chronicle.state_history(text, text) IS
-  'Every version of an entity, oldest first, with its validity period, checksum, command and author';
+  'Every version of an entity, oldest first, with its validity period, checksum, command, author and the schema version it was validated against';

@@ -46,3 +46,11 @@ COMMENT ON FUNCTION chronicle.delete_state(text, text) IS
   'Ends the current version of an entity (history stays; a later write continues the numbering); false if it had none';
 COMMENT ON FUNCTION chronicle.state_diff(text, text, integer, integer) IS
   'The RFC 6902 JSON Patch turning version from_version of an entity into to_version';
+COMMENT ON FUNCTION chronicle.set_state_schema(text, jsonb, text) IS
+  'Attaches a JSON Schema (2020-12, or 7 by $schema) to an entity type: mode enforce refuses writes that do not validate (23514), warn writes and records them; returns the schema version';
+COMMENT ON FUNCTION chronicle.drop_state_schema(text) IS
+  'Removes an entity type''s schema (recorded as a new schema version); false if it had none';
+COMMENT ON FUNCTION chronicle.validate_states(text, jsonb) IS
+  'Dry run: the current states of an entity type that fail its schema (or the schema given), with up to 20 violations each';
+COMMENT ON FUNCTION chronicle.json_schema_violations(jsonb, jsonb) IS
+  'Violations of a JSON document against a JSON Schema (empty array: valid), up to 20; compiles the schema on each call';

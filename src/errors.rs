@@ -17,6 +17,12 @@ pub fn raise_with_hint(code: PgSqlErrorCode, message: impl Into<String>, hint: i
     report(ErrorReport::new(code, message.into(), "pg_chronicle").set_hint(hint))
 }
 
+/// Like [`raise`], with a DETAIL (the full list behind a summary message).
+#[track_caller]
+pub fn raise_with_detail(code: PgSqlErrorCode, message: impl Into<String>, detail: impl Into<String>) -> ! {
+    report(ErrorReport::new(code, message.into(), "pg_chronicle").set_detail(detail))
+}
+
 fn report(report: ErrorReport) -> ! {
     report.report(PgLogLevel::ERROR);
     unreachable!("ereport(ERROR) does not return")

@@ -4,9 +4,12 @@
 //!   SQL functions;
 //! - `store`: the single write path (locking, numbering, inserting versions) and reads;
 //! - `trigger`: the view's INSERT trigger and the guard that keeps history immutable;
-//! - `api`: put/patch/revert/delete/diff.
+//! - `api`: put/patch/revert/delete/diff;
+//! - `schema`: JSON Schemas per entity type, checked on the write path
+//!   (`sql/state_schemas.sql` holds their history).
 
 mod api;
+pub mod schema;
 pub mod store;
 pub mod trigger;
 
@@ -16,6 +19,12 @@ extension_sql_file!(
     "../../sql/state.sql",
     name = "state_tables",
     requires = ["bootstrap", identity::current_user_id]
+);
+
+extension_sql_file!(
+    "../../sql/state_schemas.sql",
+    name = "state_schemas",
+    requires = ["state_tables"]
 );
 
 extension_sql_file!(
@@ -30,6 +39,10 @@ extension_sql_file!(
         api::revert_state,
         api::delete_state,
         api::state_diff,
+        schema::set_state_schema,
+        schema::drop_state_schema,
+        schema::validate_states,
+        schema::json_schema_violations,
     ]
 );
 

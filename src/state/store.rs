@@ -18,6 +18,7 @@ use crate::export::targets::{target_of, GistTarget};
 use crate::jsonb::Jsonb;
 use crate::plan_cache::Statement;
 use crate::settings;
+use crate::state::schema;
 
 const ENTITY: &[pg_sys::Oid] = &[pg_sys::TEXTOID, pg_sys::TEXTOID];
 
@@ -30,11 +31,7 @@ pub struct EntityKey {
 impl EntityKey {
     /// Rejects NULL, empty and over-long names with the error a user should see.
     pub fn new(entity_type: Option<&str>, entity_id: Option<&str>) -> Self {
-        let key = EntityKey {
-            entity_type: require_name("entity_type", entity_type),
-            entity_id: require_name("entity_id", entity_id),
-        };
-        check_length("entity_type", &key.entity_type, 100);
+        let key = EntityKey { entity_type: check_entity_type(entity_type), entity_id: require_name("entity_id", entity_id) };
         check_length("entity_id", &key.entity_id, 255);
         key
     }
@@ -42,6 +39,14 @@ impl EntityKey {
     fn args(&self) -> [DatumWithOid<'_>; 2] {
         [self.entity_type.as_str().into(), self.entity_id.as_str().into()]
     }
+}
+
+/// An entity type's name, refused as [`EntityKey::new`] refuses it when NULL, empty or
+/// longer than 100 characters.
+pub fn check_entity_type(entity_type: Option<&str>) -> String {
+    let entity_type = require_name("entity_type", entity_type);
+    check_length("entity_type", &entity_type, 100);
+    entity_type
 }
 
 impl std::fmt::Display for EntityKey {
@@ -74,6 +79,7 @@ pub struct Written {
     pub valid_from: TimestampWithTimeZone,
     pub checksum: String,
     pub id: Uuid,
+    pub schema_version: Option<i32>,
 }
 
 /// Writes a new version of an entity's state, or nothing when it equals the current
@@ -81,14 +87,16 @@ pub struct Written {
 pub fn write_version(client: &mut SpiClient<'_>, key: &EntityKey, state: NewState<'_>) -> Option<Written> {
     let canonical = chronicle_json::canonical_bytes(state.value);
     check_size(key, canonical.len());
+    let checked = schema::check_write(client, key, state.value);
     let checksum = chronicle_json::checksum_of_canonical(&canonical);
     let claimed = claim_next_version(client, key, &checksum, state.origin)?;
     let (version, valid_from) = (claimed.version, claimed.valid_from);
     let id = uuid_v7();
     static INSERT: Statement = Statement {
         sql: "INSERT INTO chronicle.state_versions
-                     (entity_type, entity_id, version, state, valid_from, checksum, id, created_by, command_id)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     (entity_type, entity_id, version, state, valid_from, checksum, id, created_by, command_id,
+                      schema_version)
+              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         params: &[
             pg_sys::TEXTOID,
             pg_sys::TEXTOID,
@@ -99,29 +107,58 @@ pub fn write_version(client: &mut SpiClient<'_>, key: &EntityKey, state: NewStat
             pg_sys::UUIDOID,
             pg_sys::UUIDOID,
             pg_sys::UUIDOID,
+            pg_sys::INT4OID,
         ],
     };
     let [entity_type, entity_id] = key.args();
-    INSERT.run(
-        client,
-        &[
-            entity_type,
-            entity_id,
-            version.into(),
-            state.datum,
-            valid_from.into(),
-            checksum.as_str().into(),
-            id.into(),
-            state.created_by.or_else(crate::identity::current_user_id).into(),
-            state.command_id.into(),
-        ],
-    );
+    let mut args = vec![
+        entity_type,
+        entity_id,
+        version.into(),
+        state.datum,
+        valid_from.into(),
+        checksum.as_str().into(),
+        id.into(),
+        state.created_by.or_else(crate::identity::current_user_id).into(),
+        state.command_id.into(),
+    ];
+    match &checked {
+        Some(checked) => {
+            args.push(checked.schema_version.into());
+            INSERT.run(client, &args);
+            schema::record_violations(client, key, version, checked);
+        }
+        None => {
+            INSERT_BEFORE_SCHEMAS.run(client, &args);
+        }
+    }
+    let schema_version = checked.and_then(|checked| checked.schema_version);
     if let (Origin::Local, Some(target)) = (state.origin, claimed.target) {
         let change = FileChange::Write { version, checksum: &checksum, state: state.value };
         enqueue(client, &target, &key.entity_type, &key.entity_id, change);
     }
-    Some(Written { version, valid_from, checksum, id })
+    Some(Written { version, valid_from, checksum, id, schema_version })
 }
+
+// A version as releases before 0.5.0 store it (no schema_version), which a database
+// keeps until ALTER EXTENSION pg_chronicle UPDATE runs: the library is replaced first, and
+// writes must go on working meanwhile.
+static INSERT_BEFORE_SCHEMAS: Statement = Statement {
+    sql: "INSERT INTO chronicle.state_versions
+                 (entity_type, entity_id, version, state, valid_from, checksum, id, created_by, command_id)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    params: &[
+        pg_sys::TEXTOID,
+        pg_sys::TEXTOID,
+        pg_sys::INT4OID,
+        pg_sys::JSONBOID,
+        pg_sys::TIMESTAMPTZOID,
+        pg_sys::TEXTOID,
+        pg_sys::UUIDOID,
+        pg_sys::UUIDOID,
+        pg_sys::UUIDOID,
+    ],
+};
 
 /// A claimed version number, and where the entity type is exported to, if anywhere.
 struct Claimed {

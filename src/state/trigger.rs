@@ -49,6 +49,11 @@ fn state_store_insert<'a>(
     row.set_by_name("valid_from", written.valid_from)?;
     row.set_by_name("valid_to", None::<TimestampWithTimeZone>)?;
     row.set_by_name("checksum", written.checksum)?;
+    match row.set_by_name("schema_version", written.schema_version) {
+        // The view of a database that predates schemas has no such column.
+        Ok(()) | Err(TryFromDatumError::NoSuchAttributeName(_)) => {}
+        Err(error) => return Err(error.into()),
+    }
     Ok(Some(row))
 }
 

@@ -125,7 +125,7 @@ FINGERPRINTED_TABLES="state_versions state_deletions state_entities command_exec
 table_fingerprint() {
   local table
   for table in $FINGERPRINTED_TABLES; do
-    rows_fingerprint "$1" "$table" "SELECT to_jsonb(t) - ARRAY(SELECT attname::text FROM pg_attribute
+    rows_fingerprint "$1" "$table" "SELECT ${FINGERPRINT_ROW:-to_jsonb(t)} - ARRAY(SELECT attname::text FROM pg_attribute
                                                                WHERE attrelid = 'chronicle.$table'::regclass
                                                                  AND attgenerated <> '') AS r
                                       FROM chronicle.$table t" || return 1
