@@ -19,6 +19,10 @@ pub const SQLSTATE_STALE_LEASE: &str = "55000";
 /// when `valid_from` is not strictly later than the entity's last change.
 pub const SQLSTATE_INVALID_PARAMETER: &str = "22023";
 
+/// SQLSTATE `check_violation`: a write (an import included) that does not
+/// validate against its entity type's schema (`chronicle.set_state_schema`).
+pub const SQLSTATE_SCHEMA_REFUSED: &str = "23514";
+
 /// A database failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DbError {

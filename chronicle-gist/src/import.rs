@@ -17,7 +17,7 @@ use std::fmt;
 use gist_naming::FileNameTemplate;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::db::{DbError, ImportVersion, StateStore};
+use crate::db::{DbError, ImportVersion, StateStore, SQLSTATE_SCHEMA_REFUSED};
 use crate::github::{ApiError, GistRevision, GithubClient};
 use crate::time::Timestamp;
 
@@ -285,6 +285,13 @@ pub fn run_import<S: StateStore>(
                     last_time.insert(entity_id, valid_from);
                 }
                 Err(e) if e.is_connection() => return Err(ImportError::Database(e)),
+                Err(DbError::Server { code, message }) if code == SQLSTATE_SCHEMA_REFUSED => skip(
+                    &bar,
+                    &mut report,
+                    &commit.version,
+                    name,
+                    format!("refused by the state schema: {message}"),
+                ),
                 Err(e) => skip(
                     &bar,
                     &mut report,

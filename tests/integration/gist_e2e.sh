@@ -219,6 +219,18 @@ gist $COPY import --gist $EVENT_GIST --entity-type event --no-progress 2>"$WORK/
 grep -q ': 0 imported, ' "$WORK/import.log" || fail "a second import imported again: $(cat "$WORK/import.log")"
 ok "import of both gists; importing again imports nothing"
 
+# A schema the documents do not meet: each revision of each file is skipped, with the reason.
+REFUSING=chronicle_it_gist_refusing
+fresh_database $REFUSING
+sql $REFUSING "SELECT chronicle.set_state_schema('doc', '{\"required\": [\"no_document_has_this\"]}')" >/dev/null
+gist $REFUSING import --gist $DOC_GIST --entity-type doc --no-progress 2>"$WORK/import.log" \
+  || fail "import under a schema: $(cat "$WORK/import.log")"
+grep -q ': 0 imported, ' "$WORK/import.log" || fail "import under a refusing schema imported: $(cat "$WORK/import.log")"
+grep -q 'refused by the state schema: doc/.*"no_document_has_this" is a required property' "$WORK/import.log" \
+  || fail "no schema refusal reported: $(cat "$WORK/import.log")"
+[ "$(sql $REFUSING "SELECT count(*) FROM chronicle.state_versions")" = 0 ] || fail "refused versions were written"
+ok "import under a state schema the documents fail: every version skipped with the schema's reason, none written"
+
 # latest mode: every entity's current state; every_version: every version, in order.
 current="SELECT string_agg(entity_id || '=' || checksum, ',' ORDER BY entity_id) FROM chronicle.current_state WHERE entity_type = 'doc'"
 [ "$(sql $SRC "$current")" = "$(sql $COPY "$current")" ] || fail "the copy's documents differ from the source's"
