@@ -209,3 +209,28 @@ fn the_deepest_validation_allowed_fits_its_stack() {
     assert_eq!(outcome.1, Ok(true));
     assert!(matches!(outcome.2, Err(TooComplex { .. })), "{outcome:?}");
 }
+
+/// States reach 10 MB (chronicle.max_state_bytes); the costliest keywords over a state of
+/// that size stay far below a second (measured in release; the bound here is loose for
+/// debug builds on a loaded machine).
+#[test]
+fn validation_at_the_state_size_limit_takes_bounded_time() {
+    let cases = [
+        (json!({ "uniqueItems": true }), Value::Array((0..1_000_000).map(|i| json!(i)).collect())),
+        (json!({ "uniqueItems": true }), Value::Array((0..200_000).map(|i| json!({ "k": i })).collect())),
+        (json!({ "type": "string", "pattern": "^(a|aa)+$" }), json!("a".repeat(10 << 20))),
+        (json!({ "type": "string", "maxLength": 1 }), json!("é".repeat(5 << 20))),
+        (
+            json!({ "items": { "anyOf": [{ "type": "string" }, { "type": "integer", "minimum": 0 }] }, "contains": { "const": -1 } }),
+            Value::Array((0..1_000_000).map(|i| json!(i)).collect()),
+        ),
+    ];
+    for (schema, state) in cases {
+        let compiled = CompiledSchema::compile(&schema).unwrap();
+        let started = Instant::now();
+        let _ = compiled.violations(&state, 20).unwrap();
+        let elapsed = started.elapsed();
+        eprintln!("{schema}: {elapsed:?}");
+        assert!(elapsed < Duration::from_secs(20), "{schema}: {elapsed:?}");
+    }
+}
