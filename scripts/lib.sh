@@ -314,6 +314,26 @@ cluster_start() {
     || { tail -n 30 "$logfile" >&2; fail "PostgreSQL $PG_MAJOR did not start in $data; see $logfile"; }
 }
 
+# ensure_node: Node 20 or later for the TypeScript client. The host's when it has one;
+# otherwise Debian trixie's (Node 20) in the trixie root, where node_run then runs npm.
+NODE_MAJOR_REQUIRED=20
+NODE_ROOT_MAJOR=
+ensure_node() {
+  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
+     && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge $NODE_MAJOR_REQUIRED ]; then
+    NODE_ROOT_MAJOR=
+    return
+  fi
+  log "no Node $NODE_MAJOR_REQUIRED on the host: using Debian trixie's in its root"
+  (use_major 17; APT_PACKAGES+=(nodejs npm); ensure_root) || fail "installing Node into the trixie root failed"
+  NODE_ROOT_MAJOR=17
+}
+
+# node_run COMMAND...: COMMAND (npm, node) with the Node that ensure_node chose.
+node_run() {
+  if [ -z "$NODE_ROOT_MAJOR" ]; then "$@"; else (use_major "$NODE_ROOT_MAJOR"; in_root "$@"); fi
+}
+
 # cluster_stop NAME: stops whichever major's server runs in NAME (a fast shutdown, by
 # signal, so it needs no major's tools).
 cluster_stop() {

@@ -5,9 +5,11 @@
 #   pgrx         in-module #[pg_test]s: cargo pgrx test, PostgreSQL running as `postgres`
 #   regress      pg_regress: tests/pg_regress against a scratch cluster with pg_cron preloaded
 #   integration  concurrent clients (pgbench) checking invariants, tests/integration/*.sh
+#   client       the TypeScript client (clients/typescript): npm ci && npm test against the
+#                scratch cluster, both drivers, both through Drizzle
 #   fuzz         the sketch decoder and the JSON patch/diff code under cargo fuzz, once
 # Installs whatever is missing first (Debian packages, the Debian roots of 17 and 18,
-# cargo-pgrx, pgrx init). The roots are made in the background while the host's major runs.
+# cargo-pgrx, pgrx init, Node 20 and the client's npm packages). The roots are made in the background while the host's major runs.
 #
 # Usage: scripts/test.sh [tier...]         (default: every tier)
 # Environment: CHRONICLE_PG="15 17 18"      the majors to test (default: every supported one)
@@ -19,11 +21,11 @@ REGRESS_CLUSTER=regress
 ONCE_TIERS=" unit fuzz "
 
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit pgrx regress integration fuzz)
+[ ${#tiers[@]} -gt 0 ] || tiers=(unit pgrx regress integration client fuzz)
 for tier in "${tiers[@]}"; do
   case $tier in
-    unit|pgrx|regress|integration|fuzz) ;;
-    *) echo "unknown tier: $tier (expected unit, pgrx, regress, integration or fuzz)" >&2; exit 2 ;;
+    unit|pgrx|regress|integration|client|fuzz) ;;
+    *) echo "unknown tier: $tier (expected unit, pgrx, regress, integration, client or fuzz)" >&2; exit 2 ;;
   esac
 done
 read -r -a majors <<<"$(selected_majors "${SUPPORTED_MAJORS[*]}")"
@@ -41,8 +43,9 @@ run_pgrx() {
 start_regress_cluster() {
   # cargo pgrx test installs a build with the pg_test feature; install the real one.
   install_extension debug
+  # The client's tests hold two pools of up to 60 connections at once.
   cluster_start "$REGRESS_CLUSTER" "$REGRESS_PORT" "fsync = off" "cron.database_name = 'chronicle_regress'" \
-    "max_prepared_transactions = 10"
+    "max_prepared_transactions = 10" "max_connections = 150"
   create_supabase_roles "$REGRESS_CLUSTER" "$REGRESS_PORT"
 }
 
@@ -78,6 +81,21 @@ run_integration() {
     CHRONICLE_PG=$PG_MAJOR CHRONICLE_CLUSTER=$REGRESS_CLUSTER CHRONICLE_PORT=$REGRESS_PORT bash "$test"
     log "integration on PostgreSQL $PG_MAJOR: $(basename "$test") passed in $(($(date +%s) - start)) s"
   done
+}
+
+# The TypeScript client's tests, in a database of their own with the extension installed
+# (and Supabase's roles, which the scratch cluster has): the lockfile's packages (npm ci),
+# then tsc in strict mode over the sources, tests and example, then Node's test runner.
+run_client() {
+  start_regress_cluster
+  cluster_psql "$REGRESS_CLUSTER" "$REGRESS_PORT" -d postgres \
+    -c "DROP DATABASE IF EXISTS chronicle_client WITH (FORCE)" -c "CREATE DATABASE chronicle_client"
+  cluster_psql "$REGRESS_CLUSTER" "$REGRESS_PORT" -d chronicle_client -c "CREATE EXTENSION pg_chronicle"
+  cd "$REPO_ROOT/clients/typescript"
+  node_run npm ci --no-audit --no-fund --loglevel=error >"$LOG_DIR/client-npm-ci.log" 2>&1 \
+    || { cat "$LOG_DIR/client-npm-ci.log" >&2; fail "npm ci in clients/typescript failed"; }
+  PGHOST=$RUN_DIR/$REGRESS_CLUSTER PGPORT=$REGRESS_PORT PGUSER=postgres PGDATABASE=chronicle_client \
+    node_run npm test --silent
 }
 
 # cargo fuzz on the stable toolchain (RUSTC_BOOTSTRAP enables the sanitizer flags it
@@ -164,16 +182,17 @@ if wants pgrx || wants regress || wants integration; then
   done
 fi
 ensure_cargo_pgrx
+wants client && ensure_node
 
 wants unit && run_tier unit
 for major in "${majors[@]}"; do
-  wants pgrx || wants regress || wants integration || break
+  wants pgrx || wants regress || wants integration || wants client || break
   use_major "$major"
   if [ -n "${root_jobs[$major]:-}" ]; then
     wait "${root_jobs[$major]}" || { cat "$LOG_DIR/root-job-pg$major.log" >&2; fail "the Debian $PG_SUITE root for PostgreSQL $major"; }
   fi
   ensure_major
-  for tier in pgrx regress integration; do wants $tier && run_tier $tier; done
+  for tier in pgrx regress integration client; do wants $tier && run_tier $tier; done
   cluster_stop "$REGRESS_CLUSTER"
 done
 wants fuzz && run_tier fuzz

@@ -1,0 +1,52 @@
+// Gist targets and the export queue's numbers.
+import { optionalText, requireText } from './args.js';
+import { type Db, queryOne } from './connection.js';
+
+export interface GistTarget {
+  entityType: string;
+  gistId: string;
+  filenameTemplate: string;
+  mode: 'latest' | 'every_version';
+  enabled: boolean;
+}
+
+/** Exports an entity type's states to a Gist (one file per entity); returns the stored target. */
+export async function setGistTarget(
+  db: Db, entityType: string, gistId: string,
+  options: { filenameTemplate?: string; mode?: 'latest' | 'every_version' } = {},
+): Promise<GistTarget> {
+  const row = await queryOne<{ entity_type: string; gist_id: string; filename_template: string; mode: GistTarget['mode']; enabled: boolean }>(db,
+    `SELECT t.entity_type, t.gist_id, t.filename_template, t.mode, t.enabled
+       FROM chronicle.set_gist_target($1, $2, coalesce($3, '{entity_type}.{entity_id}.json'), coalesce($4, 'latest')) t`,
+    [requireText(entityType, 'entityType'), requireText(gistId, 'gistId'),
+     optionalText(options.filenameTemplate, 'filenameTemplate'), optionalText(options.mode, 'mode')]);
+  return { entityType: row.entity_type, gistId: row.gist_id, filenameTemplate: row.filename_template, mode: row.mode, enabled: row.enabled };
+}
+
+/** Stops exporting an entity type; false if it had no target. */
+export async function removeGistTarget(db: Db, entityType: string): Promise<boolean> {
+  const row = await queryOne<{ removed: boolean }>(db, 'SELECT chronicle.remove_gist_target($1) AS removed',
+    [requireText(entityType, 'entityType')]);
+  return row.removed;
+}
+
+/** The export queue's state (`chronicle.export_stats()`). */
+export interface ExportStats {
+  pending: number;
+  inFlight: number;
+  done: number;
+  dead: number;
+  /** Age of the oldest pending export in seconds; null when none is pending. */
+  oldestPendingSeconds: number | null;
+}
+
+export async function exportStats(db: Db): Promise<ExportStats> {
+  const row = await queryOne<{ pending: string; in_flight: string; done: string; dead: string; oldest: number | null }>(db,
+    `SELECT pending::text AS pending, in_flight::text AS in_flight, done::text AS done, dead::text AS dead,
+            extract(epoch FROM oldest_pending_age)::float8 AS oldest
+       FROM chronicle.export_stats()`);
+  return {
+    pending: Number(row.pending), inFlight: Number(row.in_flight), done: Number(row.done), dead: Number(row.dead),
+    oldestPendingSeconds: row.oldest === null ? null : Number(row.oldest),
+  };
+}
