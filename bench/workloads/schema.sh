@@ -15,7 +15,7 @@ SECONDS_PER_RUN=$(( BENCH_SECONDS / 3 > 2 ? BENCH_SECONDS / 3 : 2 ))
 fresh_db $DB
 bench_psql $DB -q -f "$REPO_ROOT/bench/sql/config_schema.sql"
 SCHEMA=$(cat "$REPO_ROOT/bench/sql/config_schema.json")
-bench_psql $DB -q -v schema="$SCHEMA" <<'SQL'
+bench_psql $DB -q -v schema="$SCHEMA" >/dev/null <<'SQL'
 SELECT chronicle.set_state_schema('checked', :'schema');
 CREATE TABLE config_schema (schema jsonb NOT NULL);
 INSERT INTO config_schema VALUES (:'schema');

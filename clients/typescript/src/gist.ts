@@ -50,3 +50,10 @@ export async function exportStats(db: Db): Promise<ExportStats> {
     oldestPendingSeconds: row.oldest === null ? null : Number(row.oldest),
   };
 }
+
+/** The Gist file name an entity's state is exported to (its type's template applied). */
+export async function gistFileName(db: Db, entityType: string, entityId: string): Promise<string | null> {
+  const row = await queryOne<{ name: string | null }>(db, 'SELECT chronicle.gist_file_name($1, $2) AS name',
+    [requireText(entityType, 'entityType'), requireText(entityId, 'entityId')]);
+  return row.name;
+}

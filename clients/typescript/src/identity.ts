@@ -1,7 +1,7 @@
 // Supabase identity: run app code as PostgREST runs a request, so row-level security
 // applies to it as it does to Supabase clients.
 import { requireText } from './args.js';
-import { type Db, inTransaction, query } from './connection.js';
+import { type Db, inTransaction, query, queryOne } from './connection.js';
 import { type JsonObject, toJsonObjectText } from './json.js';
 
 /**
@@ -19,4 +19,10 @@ export async function withSupabaseUser<T>(
     await query(tx, "SELECT set_config('request.jwt.claims', $1, true), set_config('role', $2, true)", [claimsText, role]);
     return fn(tx);
   });
+}
+
+/** The acting user: the uuid in the sub claim of request.jwt.claims, else null. */
+export async function currentUserId(db: Db): Promise<string | null> {
+  const row = await queryOne<{ id: string | null }>(db, 'SELECT chronicle.current_user_id()::text AS id');
+  return row.id;
 }

@@ -11,5 +11,6 @@ export * from './executions.js';
 export * from './metrics.js';
 export * from './gist.js';
 export * from './schemas.js';
-export { withSupabaseUser } from './identity.js';
+export { currentUserId, withSupabaseUser } from './identity.js';
+export { stateSchemaTypes, typeNameOf } from './types.js';
 export { type CommandResult, trackCommandExecution } from './analytics.js';

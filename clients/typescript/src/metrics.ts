@@ -1,5 +1,5 @@
 // Metrics from the hourly rollups: what a dashboard asks, without reading raw executions.
-import { requireText, requireTimestamp } from './args.js';
+import { optionalText, requireText, requireTimestamp } from './args.js';
 import { type Db, query, queryOne } from './connection.js';
 
 /** Counts and percentiles of one command's executions over a time range. */
@@ -53,4 +53,33 @@ export async function refreshMetrics(db: Db): Promise<RefreshResult> {
     hourlyBuckets: r?.hourly_buckets ?? 0, dailyBuckets: r?.daily_buckets ?? 0,
     executionsRead: Number(r?.executions_read ?? 0), milliseconds: r?.milliseconds ?? 0,
   };
+}
+
+/** Re-queues the buckets listed in chronicle.metrics_failures for the next refresh; returns how many. */
+export async function retryFailedMetrics(db: Db): Promise<number> {
+  const row = await queryOne<{ n: string }>(db, 'SELECT chronicle.retry_failed_metrics()::text AS n');
+  return Number(row.n);
+}
+
+/**
+ * Refreshes, then deletes raw executions of whole UTC days older than `olderThan` (an
+ * interval such as '90 days'); their rollups stay. Returns how many were deleted.
+ */
+export async function pruneExecutions(db: Db, olderThan: string): Promise<number> {
+  const row = await queryOne<{ n: string }>(db, 'SELECT chronicle.prune_executions($1::interval)::text AS n',
+    [requireText(olderThan, 'olderThan')]);
+  return Number(row.n);
+}
+
+/** Schedules chronicle.refresh_metrics() with pg_cron (default every 5 minutes); returns the job id. */
+export async function scheduleRefresh(db: Db, options: { schedule?: string } = {}): Promise<number> {
+  const row = await queryOne<{ job: string }>(db,
+    "SELECT chronicle.schedule_refresh(coalesce($1, '*/5 * * * *'))::text AS job", [optionalText(options.schedule, 'schedule')]);
+  return Number(row.job);
+}
+
+/** Removes the pg_cron job; false if there was none. */
+export async function unscheduleRefresh(db: Db): Promise<boolean> {
+  const row = await queryOne<{ removed: boolean }>(db, 'SELECT chronicle.unschedule_refresh() AS removed');
+  return row.removed;
 }

@@ -46,3 +46,11 @@ export async function validateStates(
     [requireText(entityType, 'entityType'), options.schema === undefined ? null : toJsonText(options.schema, 'schema')]);
   return rows.map((r) => ({ entityId: r.entity_id, version: r.version, violations: parseJson<SchemaViolation[]>(r.violations) ?? [] }));
 }
+
+/** The violations of any JSON value against any JSON Schema ([] when it conforms), up to 20. */
+export async function jsonSchemaViolations(db: Db, schema: JsonObject | boolean, document: JsonValue): Promise<SchemaViolation[]> {
+  const row = await queryOne<{ violations: string }>(db,
+    'SELECT chronicle.json_schema_violations($1::text::jsonb, $2::text::jsonb)::text AS violations',
+    [toJsonText(schema, 'schema'), toJsonText(document, 'document')]);
+  return parseJson<SchemaViolation[]>(row.violations) ?? [];
+}

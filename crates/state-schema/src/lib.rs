@@ -15,9 +15,10 @@
 //!   `$ref` lets a schema apply itself again at every level of a state, so its depth is at
 //!   most the schema's node count times the state's depth plus one. That product is
 //!   capped at [`MAX_VALIDATION_DEPTH`] (a state past it is refused, not validated), and
-//!   validation runs on a [`VALIDATION_STACK_BYTES`] stack allocated for the call, which
-//!   holds the cap with room to spare (measured: under 1 KiB per level in a debug build;
-//!   the tests run the worst case). A backend's own stack is never at risk.
+//!   validation runs on a [`VALIDATION_STACK_BYTES`] stack of its own (mapped once per
+//!   process, see `stack.rs`), which holds the cap with room to spare (measured: under
+//!   1 KiB per level in a debug build; the tests run the worst case). A backend's own
+//!   stack is never at risk.
 //! - **Bounded messages.** Each violation's message is cut at [`MAX_MESSAGE_CHARS`]
 //!   while it is written, so a violation on a large value never builds a large string.
 //!
@@ -26,6 +27,8 @@
 use std::fmt::{self, Write as _};
 
 use jsonschema::{Draft, PatternOptions, Validator};
+
+mod stack;
 use serde_json::Value;
 
 /// Largest schema accepted, in bytes of its JSON text.
@@ -224,7 +227,7 @@ impl CompiledSchema {
         if depth > MAX_VALIDATION_DEPTH {
             return Err(TooComplex { depth });
         }
-        Ok(stacker::grow(VALIDATION_STACK_BYTES, validate))
+        Ok(stack::on_validation_stack(depth, validate))
     }
 
     fn collect_violations(&self, state: &Value, limit: usize) -> Vec<Violation> {
