@@ -30,7 +30,10 @@ pub fn is_execution_time(time: TimestampWithTimeZone) -> bool {
 pub const MAX_DURATION_MS: f64 = (END_MICROS - FIRST_MICROS) as f64 / 1000.0;
 
 /// `time` moved back by `milliseconds`, if the result is still an execution time.
-pub fn execution_time_before(time: TimestampWithTimeZone, milliseconds: f64) -> Option<TimestampWithTimeZone> {
+pub fn execution_time_before(
+    time: TimestampWithTimeZone,
+    milliseconds: f64,
+) -> Option<TimestampWithTimeZone> {
     if !is_execution_time(time) || !(0.0..=MAX_DURATION_MS).contains(&milliseconds) {
         return None;
     }

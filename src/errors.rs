@@ -13,13 +13,21 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>) -> ! {
 
 /// Like [`raise`], with a hint telling the user what to do instead.
 #[track_caller]
-pub fn raise_with_hint(code: PgSqlErrorCode, message: impl Into<String>, hint: impl Into<String>) -> ! {
+pub fn raise_with_hint(
+    code: PgSqlErrorCode,
+    message: impl Into<String>,
+    hint: impl Into<String>,
+) -> ! {
     report(ErrorReport::new(code, message.into(), "pg_chronicle").set_hint(hint))
 }
 
 /// Like [`raise`], with a DETAIL (the full list behind a summary message).
 #[track_caller]
-pub fn raise_with_detail(code: PgSqlErrorCode, message: impl Into<String>, detail: impl Into<String>) -> ! {
+pub fn raise_with_detail(
+    code: PgSqlErrorCode,
+    message: impl Into<String>,
+    detail: impl Into<String>,
+) -> ! {
     report(ErrorReport::new(code, message.into(), "pg_chronicle").set_detail(detail))
 }
 

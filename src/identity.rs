@@ -30,7 +30,11 @@ fn setting(name: &CStr) -> Option<String> {
         return None;
     }
     // SAFETY: GUC values are NUL-terminated strings owned by the GUC machinery.
-    Some(unsafe { CStr::from_ptr(value) }.to_string_lossy().into_owned())
+    Some(
+        unsafe { CStr::from_ptr(value) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }
 
 fn claims_sub(claims: &str) -> Option<String> {

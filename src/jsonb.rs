@@ -17,7 +17,11 @@ pub struct Jsonb(pub Value);
 pgrx::impl_sql_translatable!(Jsonb, "jsonb");
 
 impl FromDatum for Jsonb {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<Self> {
         if is_null {
             return None;
         }
@@ -71,7 +75,11 @@ impl IntoDatum for JsonbRef<'_> {
 pgrx::impl_sql_translatable!(JsonbDatum, "jsonb");
 
 impl FromDatum for JsonbDatum {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<Self> {
         (!is_null).then_some(JsonbDatum(datum))
     }
 }
@@ -93,12 +101,18 @@ fn parse(text: &str) -> Value {
     if text.len() > limit {
         crate::errors::raise_with_hint(
             PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("jsonb value of {} bytes is over the {limit} bytes pg_chronicle reads", text.len()),
+            format!(
+                "jsonb value of {} bytes is over the {limit} bytes pg_chronicle reads",
+                text.len()
+            ),
             "pg_chronicle reads documents of up to twice chronicle.max_state_bytes.",
         );
     }
     chronicle_json::parse(text).unwrap_or_else(|error| {
-        raise(PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED, format!("cannot process jsonb value: {error}"))
+        raise(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("cannot process jsonb value: {error}"),
+        )
     })
 }
 

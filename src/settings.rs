@@ -15,7 +15,8 @@ pub static EXPORT_MAX_ATTEMPTS: GucSetting<i32> = GucSetting::<i32>::new(10);
 /// Keys whose values never reach disk in command executions: the default list of
 /// `chronicle_json`, which says how keys are matched. A GUC's boot value must be a
 /// C string constant, hence the copy, which the build checks against the original.
-const DEFAULT_REDACT_KEYS: &std::ffi::CStr = c"password,passwd,pwd,passphrase,contrasena,contraseña,db_pass,\
+const DEFAULT_REDACT_KEYS: &std::ffi::CStr =
+    c"password,passwd,pwd,passphrase,contrasena,contraseña,db_pass,\
     secret,token,jwt,bearer,csrf,xsrf,\
     authorization,auth_header,cookie,session,signature,\
     api_key,auth_key,access_key,private_key,priv_key,client_key,service_key,account_key,\
@@ -23,7 +24,10 @@ const DEFAULT_REDACT_KEYS: &std::ffi::CStr = c"password,passwd,pwd,passphrase,co
     credential,connection_string,database_url";
 
 const _: () = assert!(
-    same_bytes(DEFAULT_REDACT_KEYS.to_bytes(), chronicle_json::DEFAULT_REDACT_KEYS.as_bytes()),
+    same_bytes(
+        DEFAULT_REDACT_KEYS.to_bytes(),
+        chronicle_json::DEFAULT_REDACT_KEYS.as_bytes()
+    ),
     "settings::DEFAULT_REDACT_KEYS must equal chronicle_json::DEFAULT_REDACT_KEYS"
 );
 
@@ -41,7 +45,8 @@ const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     true
 }
 
-pub static REDACT_KEYS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(DEFAULT_REDACT_KEYS));
+pub static REDACT_KEYS: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(DEFAULT_REDACT_KEYS));
 
 pub fn register() {
     // SUSET: the limit protects the Gist copy, so an ordinary session must not lift it for
@@ -79,7 +84,10 @@ pub fn register() {
 
 /// The current redaction list.
 pub fn redact_keys() -> String {
-    REDACT_KEYS.get().map(|keys| keys.to_string_lossy().into_owned()).unwrap_or_default()
+    REDACT_KEYS
+        .get()
+        .map(|keys| keys.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// The limit in bytes, as a `usize` for comparing with document lengths.

@@ -10,7 +10,9 @@ use pgrx::datum::{TimestampWithTimeZone, TryFromDatumError};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, WhoAllocated};
 
-use crate::clock::{clock_timestamp, is_execution_time, shown_ms, EXECUTION_TIME_RANGE, MAX_DURATION_MS};
+use crate::clock::{
+    clock_timestamp, is_execution_time, shown_ms, EXECUTION_TIME_RANGE, MAX_DURATION_MS,
+};
 use crate::errors::{raise, raise_with_hint};
 use crate::jsonb::{Jsonb, JsonbRef};
 use crate::settings;
@@ -46,25 +48,43 @@ COMMENT ON FUNCTION chronicle.command_executions_lifecycle() IS
 fn command_executions_lifecycle<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TryFromDatumError> {
-    let mut row = trigger.new().expect("an INSERT or UPDATE row trigger has NEW").into_owned();
+    let mut row = trigger
+        .new()
+        .expect("an INSERT or UPDATE row trigger has NEW")
+        .into_owned();
     let old = trigger.old();
     let now = clock_timestamp();
 
     let command_name = row.get_by_name::<String>("command_name")?;
     match command_name.as_deref() {
-        None => raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "command_name must not be NULL"),
-        Some("") => raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "command_name must not be empty"),
+        None => raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "command_name must not be NULL",
+        ),
+        Some("") => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "command_name must not be empty",
+        ),
         Some(name) if name.chars().count() > 255 => raise(
             PgSqlErrorCode::ERRCODE_STRING_DATA_RIGHT_TRUNCATION,
-            format!("command_name is {} characters long, more than the 255 allowed", name.chars().count()),
+            format!(
+                "command_name is {} characters long, more than the 255 allowed",
+                name.chars().count()
+            ),
         ),
         Some(_) => {}
     }
-    let status = row
-        .get_by_name::<String>("status")?
-        .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "status must not be NULL"));
+    let status = row.get_by_name::<String>("status")?.unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "status must not be NULL",
+        )
+    });
     let rank = status_rank(&status);
-    let id = row.get_by_name::<pgrx::Uuid>("id")?.map(|id| id.to_string()).unwrap_or_default();
+    let id = row
+        .get_by_name::<pgrx::Uuid>("id")?
+        .map(|id| id.to_string())
+        .unwrap_or_default();
 
     // Whether this write finishes the execution, and what it finished with before.
     let finishing = match &old {
@@ -81,14 +101,18 @@ fn command_executions_lifecycle<'a>(
                     );
                 }
                 for column in ["started_at", "completed_at"] {
-                    if row.get_by_name::<TimestampWithTimeZone>(column)? != old.get_by_name::<TimestampWithTimeZone>(column)? {
+                    if row.get_by_name::<TimestampWithTimeZone>(column)?
+                        != old.get_by_name::<TimestampWithTimeZone>(column)?
+                    {
                         raise(
                             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                             format!("command execution {id} already finished; its {column} cannot change"),
                         );
                     }
                 }
-                if row.get_by_name::<f64>("duration_ms")? != old.get_by_name::<f64>("duration_ms")? {
+                if row.get_by_name::<f64>("duration_ms")?
+                    != old.get_by_name::<f64>("duration_ms")?
+                {
                     raise(
                         PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                         format!("command execution {id} already finished; its duration_ms cannot change"),
@@ -105,7 +129,9 @@ fn command_executions_lifecycle<'a>(
         }
     };
 
-    let started_at = row.get_by_name::<TimestampWithTimeZone>("started_at")?.unwrap_or(now);
+    let started_at = row
+        .get_by_name::<TimestampWithTimeZone>("started_at")?
+        .unwrap_or(now);
     let completed_at = row.get_by_name::<TimestampWithTimeZone>("completed_at")?;
     check_time(&id, "started_at", started_at);
     if let Some(completed_at) = completed_at {
@@ -159,14 +185,16 @@ fn command_executions_lifecycle<'a>(
         }
         match row.get_by_name::<Jsonb>(column)? {
             Some(Jsonb(mut document)) => {
-                let redactor = redactor.get_or_insert_with(|| Redactor::from_list(&settings::redact_keys()));
+                let redactor =
+                    redactor.get_or_insert_with(|| Redactor::from_list(&settings::redact_keys()));
                 if redactor.redact(&mut document) > 0 {
                     row.set_by_name(column, JsonbRef(&document))?;
                 }
             }
-            None if column == "parameters" => {
-                raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "parameters must not be NULL (use {})")
-            }
+            None if column == "parameters" => raise(
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                "parameters must not be NULL (use {})",
+            ),
             None => {}
         }
     }
@@ -198,7 +226,11 @@ fn changed<A: WhoAllocated, B: WhoAllocated>(
 struct JsonbBytes(Vec<u8>);
 
 impl FromDatum for JsonbBytes {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<Self> {
         if is_null {
             return None;
         }

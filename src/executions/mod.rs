@@ -20,5 +20,9 @@ extension_sql_file!(
 extension_sql_file!(
     "../../sql/executions_api.sql",
     name = "executions_api",
-    requires = ["executions_tables", lifecycle::command_executions_lifecycle, track::track]
+    requires = [
+        "executions_tables",
+        lifecycle::command_executions_lifecycle,
+        track::track
+    ]
 );

@@ -24,7 +24,10 @@ const EVENTS: [&str; 3] = ["command_executed", "command_failed", "hook_blocked"]
 #[pg_extern]
 fn track(event: Option<Jsonb>) -> Uuid {
     let Some(Jsonb(event)) = event else {
-        raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "event must not be NULL")
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "event must not be NULL",
+        )
     };
     let call = TrackCall::parse(&event);
     let started_at = call.started_at();
@@ -160,12 +163,17 @@ impl TrackCall {
                 malformed("type", format!("expected \"track\", got {kind:?}"));
             }
         }
-        let name = optional_string(fields, "event").unwrap_or_else(|| malformed("event", "is required"));
+        let name =
+            optional_string(fields, "event").unwrap_or_else(|| malformed("event", "is required"));
         if !EVENTS.contains(&name.as_str()) {
-            malformed("event", format!("expected one of {}, got {name:?}", EVENTS.join(", ")));
+            malformed(
+                "event",
+                format!("expected one of {}, got {name:?}", EVENTS.join(", ")),
+            );
         }
         let user_id = optional_string(fields, "userId").map(|id| {
-            parse_uuid(&id).unwrap_or_else(|| malformed("userId", format!("expected a user uuid, got {id:?}")))
+            parse_uuid(&id)
+                .unwrap_or_else(|| malformed("userId", format!("expected a user uuid, got {id:?}")))
         });
         let anonymous_id = optional_string(fields, "anonymousId");
         if user_id.is_none() && anonymous_id.is_none() {
@@ -174,11 +182,16 @@ impl TrackCall {
         let timestamp = optional_timestamp(fields, "timestamp")
             .or_else(|| optional_timestamp(fields, "originalTimestamp"))
             .unwrap_or_else(|| malformed("timestamp", "is required (or originalTimestamp)"));
-        let context = fields.get("context").filter(|v| !v.is_null()).map(|context| {
-            object(context, "context");
-            context.clone()
-        });
-        let properties = fields.get("properties").unwrap_or_else(|| malformed("properties", "is required"));
+        let context = fields
+            .get("context")
+            .filter(|v| !v.is_null())
+            .map(|context| {
+                object(context, "context");
+                context.clone()
+            });
+        let properties = fields
+            .get("properties")
+            .unwrap_or_else(|| malformed("properties", "is required"));
         TrackCall {
             event: name,
             user_id,
@@ -217,7 +230,10 @@ impl TrackCall {
 
     fn error(&self) -> Option<Value> {
         let p = &self.properties;
-        let code = p.error_code.clone().or_else(|| (self.event == "hook_blocked").then(|| "hook_blocked".to_owned()));
+        let code = p
+            .error_code
+            .clone()
+            .or_else(|| (self.event == "hook_blocked").then(|| "hook_blocked".to_owned()));
         if code.is_none() && p.error_message.is_none() {
             return None;
         }
@@ -240,8 +256,16 @@ impl Properties {
             .unwrap_or_else(|| malformed(&field("command_name"), "is required"));
         Properties {
             command_name,
-            command_category: optional_string_at(fields, "command_category", &field("command_category")),
-            execution_time_ms: optional_number(fields, "execution_time_ms", &field("execution_time_ms")),
+            command_category: optional_string_at(
+                fields,
+                "command_category",
+                &field("command_category"),
+            ),
+            execution_time_ms: optional_number(
+                fields,
+                "execution_time_ms",
+                &field("execution_time_ms"),
+            ),
             parameters: match fields.get("parameters") {
                 None | Some(Value::Null) => Value::Object(Map::new()),
                 Some(parameters) => {
@@ -252,13 +276,20 @@ impl Properties {
             success: match fields.get("success") {
                 None | Some(Value::Null) => None,
                 Some(Value::Bool(success)) => Some(*success),
-                Some(other) => malformed(&field("success"), format!("expected a boolean, got {other}")),
+                Some(other) => malformed(
+                    &field("success"),
+                    format!("expected a boolean, got {other}"),
+                ),
             },
             error_code: optional_string_at(fields, "error_code", &field("error_code")),
             error_message: optional_string_at(fields, "error_message", &field("error_message")),
             hooks_executed: strings(fields, "hooks_executed", &field("hooks_executed")),
             hooks_blocked: strings(fields, "hooks_blocked", &field("hooks_blocked")),
-            total_hook_time_ms: optional_number(fields, "total_hook_time_ms", &field("total_hook_time_ms")),
+            total_hook_time_ms: optional_number(
+                fields,
+                "total_hook_time_ms",
+                &field("total_hook_time_ms"),
+            ),
             state_reads: count(fields, "state_reads", &field("state_reads")),
             state_writes: count(fields, "state_writes", &field("state_writes")),
             state_size_bytes: count(fields, "state_size_bytes", &field("state_size_bytes")),
@@ -269,11 +300,19 @@ impl Properties {
 }
 
 fn malformed(field: &str, problem: impl std::fmt::Display) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("malformed track call: {field} {problem}"))
+    raise(
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        format!("malformed track call: {field} {problem}"),
+    )
 }
 
 fn object<'a>(value: &'a Value, field: &str) -> &'a Map<String, Value> {
-    value.as_object().unwrap_or_else(|| malformed(field, format!("expected an object, got {}", json_kind(value))))
+    value.as_object().unwrap_or_else(|| {
+        malformed(
+            field,
+            format!("expected an object, got {}", json_kind(value)),
+        )
+    })
 }
 
 fn optional_string(fields: &Map<String, Value>, name: &str) -> Option<String> {
@@ -285,7 +324,10 @@ fn optional_string_at(fields: &Map<String, Value>, name: &str, field: &str) -> O
         None | Some(Value::Null) => None,
         Some(Value::String(text)) if text.is_empty() => None,
         Some(Value::String(text)) => Some(text.clone()),
-        Some(other) => malformed(field, format!("expected a string, got {}", json_kind(other))),
+        Some(other) => malformed(
+            field,
+            format!("expected a string, got {}", json_kind(other)),
+        ),
     }
 }
 
@@ -295,7 +337,13 @@ fn optional_timestamp(fields: &Map<String, Value>, name: &str) -> Option<Timesta
         .ok()
         .filter(|&time| is_execution_time(time))
         .unwrap_or_else(|| {
-            malformed(name, format!("expected an ISO 8601 timestamp {EXECUTION_TIME_RANGE}, got {:?}", shown_text(&text)))
+            malformed(
+                name,
+                format!(
+                    "expected an ISO 8601 timestamp {EXECUTION_TIME_RANGE}, got {:?}",
+                    shown_text(&text)
+                ),
+            )
         });
     Some(time)
 }
@@ -305,9 +353,18 @@ fn optional_number(fields: &Map<String, Value>, name: &str, field: &str) -> Opti
         None | Some(Value::Null) => None,
         Some(Value::Number(number)) => match number.as_str().parse::<f64>() {
             Ok(value) if value.is_finite() && value >= 0.0 => Some(value),
-            _ => malformed(field, format!("expected a non-negative number of milliseconds, got {}", shown(number))),
+            _ => malformed(
+                field,
+                format!(
+                    "expected a non-negative number of milliseconds, got {}",
+                    shown(number)
+                ),
+            ),
         },
-        Some(other) => malformed(field, format!("expected a number, got {}", json_kind(other))),
+        Some(other) => malformed(
+            field,
+            format!("expected a number, got {}", json_kind(other)),
+        ),
     }
 }
 
@@ -320,8 +377,16 @@ fn count<T: TryFrom<i64> + Default>(fields: &Map<String, Value>, name: &str, fie
             .ok()
             .filter(|&n| n >= 0)
             .and_then(|n| T::try_from(n).ok())
-            .unwrap_or_else(|| malformed(field, format!("expected a non-negative integer, got {}", shown(number)))),
-        Some(other) => malformed(field, format!("expected an integer, got {}", json_kind(other))),
+            .unwrap_or_else(|| {
+                malformed(
+                    field,
+                    format!("expected a non-negative integer, got {}", shown(number)),
+                )
+            }),
+        Some(other) => malformed(
+            field,
+            format!("expected an integer, got {}", json_kind(other)),
+        ),
     }
 }
 
@@ -347,9 +412,15 @@ fn strings(fields: &Map<String, Value>, name: &str, field: &str) -> Vec<String> 
             .enumerate()
             .map(|(index, item)| match item {
                 Value::String(text) => text.clone(),
-                other => malformed(&format!("{field}[{index}]"), format!("expected a string, got {}", json_kind(other))),
+                other => malformed(
+                    &format!("{field}[{index}]"),
+                    format!("expected a string, got {}", json_kind(other)),
+                ),
             })
             .collect(),
-        Some(other) => malformed(field, format!("expected an array of strings, got {}", json_kind(other))),
+        Some(other) => malformed(
+            field,
+            format!("expected an array of strings, got {}", json_kind(other)),
+        ),
     }
 }

@@ -26,7 +26,11 @@ const PARAMS: &[pg_sys::Oid] = &[
 /// The change to a Gist file.
 pub enum FileChange<'a> {
     /// The file becomes this version's state.
-    Write { version: i32, checksum: &'a str, state: &'a Value },
+    Write {
+        version: i32,
+        checksum: &'a str,
+        state: &'a Value,
+    },
     /// The entity was deleted at this version: the file goes.
     Remove { version: i32 },
 }
@@ -47,7 +51,13 @@ pub enum FileChange<'a> {
 /// In `latest` mode the file's newest unfinished export takes the new content instead of
 /// a row being added, unless an exporter holds it: a row in flight is never changed. In
 /// `every_version` mode every version is its own row and so its own Gist revision.
-pub fn enqueue(client: &mut SpiClient<'_>, target: &GistTarget, entity_type: &str, entity_id: &str, change: FileChange<'_>) {
+pub fn enqueue(
+    client: &mut SpiClient<'_>,
+    target: &GistTarget,
+    entity_type: &str,
+    entity_id: &str,
+    change: FileChange<'_>,
+) {
     // The head, or in latest mode the new content of a pending head with nothing behind
     // it. Returns no row when the file's head stays as it was; it is then locked.
     static AS_HEAD: Statement = Statement {
@@ -98,7 +108,11 @@ pub fn enqueue(client: &mut SpiClient<'_>, target: &GistTarget, entity_type: &st
     };
     let file_name = target.file_name(entity_type, entity_id);
     let (operation, version, checksum, payload) = match change {
-        FileChange::Write { version, checksum, state } => ("write", version, Some(checksum), Some(file_content(state))),
+        FileChange::Write {
+            version,
+            checksum,
+            state,
+        } => ("write", version, Some(checksum), Some(file_content(state))),
         FileChange::Remove { version } => ("remove", version, None, None),
     };
     let args = [
@@ -154,7 +168,8 @@ fn queue_has_heads() -> bool {
     unsafe {
         let schema = pg_sys::get_namespace_oid(c"chronicle".as_ptr(), true);
         let queue = pg_sys::get_relname_relid(c"gist_export_queue".as_ptr(), schema);
-        queue != pg_sys::InvalidOid && pg_sys::get_attnum(queue, c"stage".as_ptr()) != pg_sys::InvalidAttrNumber as i16
+        queue != pg_sys::InvalidOid
+            && pg_sys::get_attnum(queue, c"stage".as_ptr()) != pg_sys::InvalidAttrNumber as i16
     }
 }
 
@@ -196,7 +211,10 @@ fn notify_exporters() {
         // SAFETY: pg_notify takes two text arguments; both are given. Before commit a
         // notification is only queued, and an error here still aborts cleanly.
         unsafe {
-            pgrx::direct_function_call::<()>(pg_sys::pg_notify, &["chronicle_export".into_datum(), "".into_datum()]);
+            pgrx::direct_function_call::<()>(
+                pg_sys::pg_notify,
+                &["chronicle_export".into_datum(), "".into_datum()],
+            );
         }
     });
 }

@@ -31,7 +31,10 @@ fn import_state_version(
     let key = EntityKey::new(entity_type, entity_id);
     let state = require_state(&key, state);
     let Some(valid_from) = valid_from else {
-        raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "valid_from must not be NULL")
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "valid_from must not be NULL",
+        )
     };
     if !valid_from.is_finite() || valid_from > crate::clock::clock_timestamp() {
         raise(
@@ -54,7 +57,11 @@ fn import_state_version(
         params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::INT4OID],
     };
     Spi::connect_mut(|client| {
-        let origin = [gist_id.as_str().into(), gist_revision.as_str().into(), file_name.as_str().into()];
+        let origin = [
+            gist_id.as_str().into(),
+            gist_revision.as_str().into(),
+            file_name.as_str().into(),
+        ];
         // Checked under the entity's lock, so two importers of one Gist cannot both
         // import a revision.
         let entity = store::lock_entity(client, &key);
@@ -85,7 +92,14 @@ fn import_state_version(
         let [gist_id, gist_revision, file_name] = origin;
         RECORD.run(
             client,
-            &[gist_id, gist_revision, file_name, key.entity_type.as_str().into(), key.entity_id.as_str().into(), version.into()],
+            &[
+                gist_id,
+                gist_revision,
+                file_name,
+                key.entity_type.as_str().into(),
+                key.entity_id.as_str().into(),
+                version.into(),
+            ],
         );
         Some(version)
     })

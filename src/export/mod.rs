@@ -14,7 +14,11 @@ pub mod targets;
 
 use pgrx::prelude::*;
 
-extension_sql_file!("../../sql/export.sql", name = "export_tables", requires = ["state_tables"]);
+extension_sql_file!(
+    "../../sql/export.sql",
+    name = "export_tables",
+    requires = ["state_tables"]
+);
 
 extension_sql_file!(
     "../../sql/export_queue.sql",

@@ -19,9 +19,17 @@ pub struct GistTarget {
 
 impl GistTarget {
     pub fn new(gist_id: String, filename_template: &str, mode: String) -> Self {
-        let template = FileNameTemplate::parse(filename_template)
-            .unwrap_or_else(|error| raise(PgSqlErrorCode::ERRCODE_DATA_EXCEPTION, format!("stored target: {error}")));
-        GistTarget { gist_id, template, mode }
+        let template = FileNameTemplate::parse(filename_template).unwrap_or_else(|error| {
+            raise(
+                PgSqlErrorCode::ERRCODE_DATA_EXCEPTION,
+                format!("stored target: {error}"),
+            )
+        });
+        GistTarget {
+            gist_id,
+            template,
+            mode,
+        }
     }
 
     /// The file of an entity; an entity whose id would make an invalid Gist file name is
@@ -29,7 +37,12 @@ impl GistTarget {
     pub fn file_name(&self, entity_type: &str, entity_id: &str) -> String {
         self.template
             .render(entity_type, entity_id)
-            .unwrap_or_else(|error| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string()))
+            .unwrap_or_else(|error| {
+                raise(
+                    PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                    error.to_string(),
+                )
+            })
     }
 }
 
@@ -91,19 +104,40 @@ fn set_gist_target(
         params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID],
     };
     Spi::connect_mut(|client| {
-        UPSERT.run(client, &[entity_type.as_str().into(), gist_id.as_str().into(), template.into(), mode.into()]);
+        UPSERT.run(
+            client,
+            &[
+                entity_type.as_str().into(),
+                gist_id.as_str().into(),
+                template.into(),
+                mode.into(),
+            ],
+        );
     });
-    TableIterator::once((entity_type, gist_id, template.to_owned(), mode.to_owned(), true))
+    TableIterator::once((
+        entity_type,
+        gist_id,
+        template.to_owned(),
+        mode.to_owned(),
+        true,
+    ))
 }
 
 /// Refuses (22023) a file-name template that cannot name every entity of the type: one
 /// that does not parse, or whose fixed parts and entity type already make a name GitHub
 /// refuses. Only the entity id is left to check at each write.
 fn check_template(entity_type: &str, template: &str) -> FileNameTemplate {
-    let parsed = FileNameTemplate::parse(template)
-        .unwrap_or_else(|error| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string()));
+    let parsed = FileNameTemplate::parse(template).unwrap_or_else(|error| {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            error.to_string(),
+        )
+    });
     if let Err(error) = parsed.check_entity_type(entity_type) {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, error.to_string());
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            error.to_string(),
+        );
     }
     parsed
 }
@@ -112,7 +146,12 @@ fn check_template(entity_type: &str, template: &str) -> FileNameTemplate {
 /// files are keyed by name alone, so the second entity's export would overwrite the
 /// first's. Within one type a template names each entity differently; across the types
 /// that share the Gist, their templates must not be able to meet.
-fn check_gist_is_shared_safely(client: &mut SpiClient<'_>, entity_type: &str, gist_id: &str, template: &FileNameTemplate) {
+fn check_gist_is_shared_safely(
+    client: &mut SpiClient<'_>,
+    entity_type: &str,
+    gist_id: &str,
+    template: &FileNameTemplate,
+) {
     static OTHERS: Statement = Statement {
         sql: "SELECT entity_type, filename_template FROM chronicle.gist_targets
                WHERE gist_id = $1 AND entity_type <> $2
@@ -120,7 +159,9 @@ fn check_gist_is_shared_safely(client: &mut SpiClient<'_>, entity_type: &str, gi
         params: &[pg_sys::TEXTOID, pg_sys::TEXTOID],
     };
     for row in OTHERS.run(client, &[gist_id.into(), entity_type.into()]) {
-        let (Ok(Some(other_type)), Ok(Some(other_template))) = (row.get::<String>(1), row.get::<String>(2)) else {
+        let (Ok(Some(other_type)), Ok(Some(other_template))) =
+            (row.get::<String>(1), row.get::<String>(2))
+        else {
             continue;
         };
         let Ok(other) = FileNameTemplate::parse(&other_template) else {
@@ -142,7 +183,11 @@ fn check_gist_is_shared_safely(client: &mut SpiClient<'_>, entity_type: &str, gi
 
 /// Refuses (22023) a target under which an existing entity of the type has no valid file
 /// name: its every later write or deletion would fail. Lists the first few.
-fn check_existing_entities(client: &mut SpiClient<'_>, entity_type: &str, template: &FileNameTemplate) {
+fn check_existing_entities(
+    client: &mut SpiClient<'_>,
+    entity_type: &str,
+    template: &FileNameTemplate,
+) {
     static ENTITIES: Statement = Statement {
         sql: "SELECT entity_id FROM chronicle.state_entities WHERE entity_type = $1 ORDER BY entity_id",
         params: &[pg_sys::TEXTOID],
@@ -151,7 +196,9 @@ fn check_existing_entities(client: &mut SpiClient<'_>, entity_type: &str, templa
     let mut unnamed = Vec::new();
     let mut count = 0usize;
     for row in ENTITIES.run(client, &[entity_type.into()]) {
-        let Ok(Some(entity_id)) = row.get::<String>(1) else { continue };
+        let Ok(Some(entity_id)) = row.get::<String>(1) else {
+            continue;
+        };
         if template.render(entity_type, &entity_id).is_err() {
             count += 1;
             if unnamed.len() < SHOWN {
@@ -160,7 +207,11 @@ fn check_existing_entities(client: &mut SpiClient<'_>, entity_type: &str, templa
         }
     }
     if count > 0 {
-        let more = if count > SHOWN { format!(" and {} more", count - SHOWN) } else { String::new() };
+        let more = if count > SHOWN {
+            format!(" and {} more", count - SHOWN)
+        } else {
+            String::new()
+        };
         raise_with_hint(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!(
@@ -188,7 +239,9 @@ COMMENT ON FUNCTION chronicle.gist_targets_check() IS
 fn gist_targets_check<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TryFromDatumError> {
-    let row = trigger.new().expect("an INSERT or UPDATE row trigger has NEW");
+    let row = trigger
+        .new()
+        .expect("an INSERT or UPDATE row trigger has NEW");
     // NULLs are the NOT NULL constraints' to refuse.
     if let (Some(entity_type), Some(gist_id), Some(template)) = (
         row.get_by_name::<String>("entity_type")?,
@@ -214,5 +267,6 @@ fn gist_targets_check<'a>(
 #[pg_extern(stable, strict, parallel_safe)]
 #[search_path(pg_catalog, pg_temp)]
 fn gist_file_name(entity_type: &str, entity_id: &str) -> Option<String> {
-    Spi::connect_mut(|client| target_of(client, entity_type)).map(|target| target.file_name(entity_type, entity_id))
+    Spi::connect_mut(|client| target_of(client, entity_type))
+        .map(|target| target.file_name(entity_type, entity_id))
 }

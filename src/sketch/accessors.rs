@@ -7,19 +7,28 @@ use crate::sketch::{check_quantile, sketch_error, Sketch};
 /// The estimate of `percentile_disc(quantile)` over the sketched values.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn approx_percentile(sketch: Sketch, quantile: f64) -> Option<f64> {
-    sketch.0.quantile(check_quantile(Some(quantile))).unwrap_or_else(|error| sketch_error(error))
+    sketch
+        .0
+        .quantile(check_quantile(Some(quantile)))
+        .unwrap_or_else(|error| sketch_error(error))
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn approx_percentiles(sketch: Sketch, quantiles: Vec<Option<f64>>) -> Option<Vec<f64>> {
     let quantiles: Vec<f64> = quantiles.into_iter().map(check_quantile).collect();
-    sketch.0.quantiles(&quantiles).unwrap_or_else(|error| sketch_error(error))
+    sketch
+        .0
+        .quantiles(&quantiles)
+        .unwrap_or_else(|error| sketch_error(error))
 }
 
 /// The estimated fraction of sketched values less than or equal to `value`.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn approx_percentile_rank(sketch: Sketch, value: f64) -> Option<f64> {
-    sketch.0.percentile_rank(value).unwrap_or_else(|error| sketch_error(error))
+    sketch
+        .0
+        .percentile_rank(value)
+        .unwrap_or_else(|error| sketch_error(error))
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
@@ -57,7 +66,13 @@ fn histogram(
     let rows: Vec<_> = sketch
         .0
         .buckets()
-        .map(|bucket| (bucket.lower, bucket.upper, i64::try_from(bucket.count).unwrap_or(i64::MAX)))
+        .map(|bucket| {
+            (
+                bucket.lower,
+                bucket.upper,
+                i64::try_from(bucket.count).unwrap_or(i64::MAX),
+            )
+        })
         .collect();
     TableIterator::new(rows)
 }

@@ -6,9 +6,9 @@
 //! uses the sketch's own binary format, and merging is order-independent byte for byte,
 //! so serial and parallel plans give the same sketch.
 
+use pgrx::datum::Internal;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
-use pgrx::datum::Internal;
 use pgrx::PgMemoryContexts;
 use quantile_sketch::{QuantileSketch, DEFAULT_RELATIVE_ERROR};
 
@@ -59,12 +59,18 @@ fn add(
     };
     match state_of(&mut state) {
         Some(existing) => {
-            existing.sketch.add(value).unwrap_or_else(|error| sketch_error(error));
+            existing
+                .sketch
+                .add(value)
+                .unwrap_or_else(|error| sketch_error(error));
             state
         }
         None => {
             let mut fresh = new_state();
-            fresh.sketch.add(value).unwrap_or_else(|error| sketch_error(error));
+            fresh
+                .sketch
+                .add(value)
+                .unwrap_or_else(|error| sketch_error(error));
             into_internal(aggregate_context(fcinfo), fresh)
         }
     }
@@ -89,7 +95,10 @@ fn sketch_with_error(relative_error: Option<f64>) -> QuantileSketch {
 }
 
 fn plain_state(relative_error: Option<f64>) -> AggState {
-    AggState { sketch: sketch_with_error(relative_error), quantiles: Vec::new() }
+    AggState {
+        sketch: sketch_with_error(relative_error),
+        quantiles: Vec::new(),
+    }
 }
 
 #[pg_extern(immutable, parallel_safe)]
@@ -106,7 +115,10 @@ fn sketch_trans_with_error(
 ) -> Internal {
     add(state, value, fcinfo, || {
         let Some(relative_error) = relative_error else {
-            raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "relative_error must not be NULL")
+            raise(
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                "relative_error must not be NULL",
+            )
         };
         plain_state(Some(relative_error))
     })
@@ -118,7 +130,11 @@ fn sketch_inv(state: Internal, value: Option<f64>) -> Option<Internal> {
 }
 
 #[pg_extern(immutable, parallel_safe)]
-fn sketch_inv_with_error(state: Internal, value: Option<f64>, _relative_error: Option<f64>) -> Option<Internal> {
+fn sketch_inv_with_error(
+    state: Internal,
+    value: Option<f64>,
+    _relative_error: Option<f64>,
+) -> Option<Internal> {
     remove(state, value)
 }
 
@@ -148,7 +164,11 @@ pub struct QuantilesArg(pg_sys::Datum);
 pgrx::impl_sql_translatable!(QuantilesArg, "double precision[]");
 
 impl FromDatum for QuantilesArg {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<Self> {
         (!is_null).then_some(QuantilesArg(datum))
     }
 }
@@ -168,8 +188,14 @@ function_abi_via_datum!(QuantilesArg);
 impl QuantilesArg {
     fn decode(self) -> Vec<f64> {
         // SAFETY: a non-null double precision[] datum, alive for the current call.
-        let quantiles = unsafe { Vec::<Option<f64>>::from_polymorphic_datum(self.0, false, pg_sys::FLOAT8ARRAYOID) };
-        quantiles.unwrap_or_default().into_iter().map(check_quantile).collect()
+        let quantiles = unsafe {
+            Vec::<Option<f64>>::from_polymorphic_datum(self.0, false, pg_sys::FLOAT8ARRAYOID)
+        };
+        quantiles
+            .unwrap_or_default()
+            .into_iter()
+            .map(check_quantile)
+            .collect()
     }
 }
 
@@ -182,41 +208,71 @@ fn percentiles_trans(
 ) -> Internal {
     add(state, value, fcinfo, || {
         let Some(quantiles) = quantiles else {
-            raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "quantiles must not be NULL")
+            raise(
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                "quantiles must not be NULL",
+            )
         };
-        AggState { sketch: sketch_with_error(None), quantiles: quantiles.decode() }
+        AggState {
+            sketch: sketch_with_error(None),
+            quantiles: quantiles.decode(),
+        }
     })
 }
 
 #[pg_extern(immutable, parallel_safe)]
-fn percentiles_inv(state: Internal, value: Option<f64>, _quantiles: Option<QuantilesArg>) -> Option<Internal> {
+fn percentiles_inv(
+    state: Internal,
+    value: Option<f64>,
+    _quantiles: Option<QuantilesArg>,
+) -> Option<Internal> {
     remove(state, value)
 }
 
 /// `rollup(quantile_sketch)`: merges sketches, skipping NULLs. Sketches of different
 /// resolutions merge at the coarser one.
 #[pg_extern(immutable, parallel_safe)]
-fn rollup_trans(mut state: Internal, sketch: Option<Sketch>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+fn rollup_trans(
+    mut state: Internal,
+    sketch: Option<Sketch>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
     let Some(Sketch(sketch)) = sketch else {
         return state;
     };
     match state_of(&mut state) {
         Some(existing) => {
-            existing.sketch.merge(&sketch).unwrap_or_else(|error| sketch_error(error));
+            existing
+                .sketch
+                .merge(&sketch)
+                .unwrap_or_else(|error| sketch_error(error));
             state
         }
-        None => into_internal(aggregate_context(fcinfo), AggState { sketch, quantiles: Vec::new() }),
+        None => into_internal(
+            aggregate_context(fcinfo),
+            AggState {
+                sketch,
+                quantiles: Vec::new(),
+            },
+        ),
     }
 }
 
 #[pg_extern(immutable, parallel_safe)]
-fn sketch_combine(mut first: Internal, mut second: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+fn sketch_combine(
+    mut first: Internal,
+    mut second: Internal,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
     let Some(other) = state_of(&mut second) else {
         return first;
     };
     match state_of(&mut first) {
         Some(existing) => {
-            existing.sketch.merge(&other.sketch).unwrap_or_else(|error| sketch_error(error));
+            existing
+                .sketch
+                .merge(&other.sketch)
+                .unwrap_or_else(|error| sketch_error(error));
             if existing.quantiles.is_empty() {
                 existing.quantiles.clone_from(&other.quantiles);
             }
@@ -225,7 +281,10 @@ fn sketch_combine(mut first: Internal, mut second: Internal, fcinfo: pg_sys::Fun
         // `second` may live in short-lived memory: keep a copy in the aggregate's context.
         None => into_internal(
             aggregate_context(fcinfo),
-            AggState { sketch: other.sketch.clone(), quantiles: other.quantiles.clone() },
+            AggState {
+                sketch: other.sketch.clone(),
+                quantiles: other.quantiles.clone(),
+            },
         ),
     }
 }
@@ -237,7 +296,11 @@ fn sketch_serialize(mut state: Internal) -> Vec<u8> {
     let state = state_of(&mut state).expect("a strict serialize function gets a state");
     let sketch = state.sketch.to_bytes();
     let mut bytes = Vec::with_capacity(4 + 8 * state.quantiles.len() + sketch.len());
-    bytes.extend_from_slice(&u32::try_from(state.quantiles.len()).unwrap_or(u32::MAX).to_le_bytes());
+    bytes.extend_from_slice(
+        &u32::try_from(state.quantiles.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     for quantile in &state.quantiles {
         bytes.extend_from_slice(&quantile.to_le_bytes());
     }
@@ -248,7 +311,10 @@ fn sketch_serialize(mut state: Internal) -> Vec<u8> {
 #[pg_extern(immutable, strict, parallel_safe)]
 fn sketch_deserialize(bytes: &[u8], _unused: Internal) -> Internal {
     let state = decode_state(bytes).unwrap_or_else(|| {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_BINARY_REPRESENTATION, "malformed quantile sketch aggregate state")
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_BINARY_REPRESENTATION,
+            "malformed quantile sketch aggregate state",
+        )
     });
     // Deserialized states are only read by the combine function, in the current
     // (per-call) context.
@@ -279,11 +345,17 @@ fn sketch_final(mut state: Internal) -> Option<Sketch> {
 fn percentile_final(mut state: Internal) -> Option<f64> {
     let state = state_of(&mut state)?;
     let quantile = *state.quantiles.first()?;
-    state.sketch.quantile(quantile).unwrap_or_else(|error| sketch_error(error))
+    state
+        .sketch
+        .quantile(quantile)
+        .unwrap_or_else(|error| sketch_error(error))
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn percentiles_final(mut state: Internal) -> Option<Vec<f64>> {
     let state = state_of(&mut state)?;
-    state.sketch.quantiles(&state.quantiles).unwrap_or_else(|error| sketch_error(error))
+    state
+        .sketch
+        .quantiles(&state.quantiles)
+        .unwrap_or_else(|error| sketch_error(error))
 }

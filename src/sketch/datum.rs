@@ -4,12 +4,12 @@
 
 use std::ffi::CStr;
 
+use pgrx::datum::Internal;
 use pgrx::pg_sys;
 use pgrx::pgrx_sql_entity_graph::metadata::{
     ArgumentError, ReturnsError, ReturnsRef, SqlMappingRef, SqlTranslatable, TypeOrigin,
 };
 use pgrx::prelude::*;
-use pgrx::datum::Internal;
 use pgrx::{varlena, PgMemoryContexts};
 use quantile_sketch::QuantileSketch;
 
@@ -23,12 +23,17 @@ unsafe impl SqlTranslatable for Sketch {
     const TYPE_ORIGIN: TypeOrigin = TypeOrigin::ThisExtension;
     const ARGUMENT_SQL: Result<SqlMappingRef, ArgumentError> =
         Ok(SqlMappingRef::literal("chronicle.quantile_sketch"));
-    const RETURN_SQL: Result<ReturnsRef, ReturnsError> =
-        Ok(ReturnsRef::One(SqlMappingRef::literal("chronicle.quantile_sketch")));
+    const RETURN_SQL: Result<ReturnsRef, ReturnsError> = Ok(ReturnsRef::One(
+        SqlMappingRef::literal("chronicle.quantile_sketch"),
+    ));
 }
 
 impl FromDatum for Sketch {
-    unsafe fn from_polymorphic_datum(datum: pg_sys::Datum, is_null: bool, _: pg_sys::Oid) -> Option<Self> {
+    unsafe fn from_polymorphic_datum(
+        datum: pg_sys::Datum,
+        is_null: bool,
+        _: pg_sys::Oid,
+    ) -> Option<Self> {
         if is_null {
             return None;
         }
@@ -51,7 +56,9 @@ impl FromDatum for Sketch {
 impl IntoDatum for Sketch {
     fn into_datum(self) -> Option<pg_sys::Datum> {
         let bytes = self.0.to_bytes();
-        Some(pg_sys::Datum::from(varlena::rust_byte_slice_to_bytea(&bytes).into_pg()))
+        Some(pg_sys::Datum::from(
+            varlena::rust_byte_slice_to_bytea(&bytes).into_pg(),
+        ))
     }
 
     fn type_oid() -> pg_sys::Oid {
@@ -73,7 +80,10 @@ extension_sql!(
 #[pg_extern(immutable, strict, parallel_safe)]
 fn quantile_sketch_in(input: &CStr) -> Sketch {
     let text = input.to_str().unwrap_or_else(|_| {
-        crate::errors::raise(PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION, "quantile_sketch text is not UTF-8")
+        crate::errors::raise(
+            PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
+            "quantile_sketch text is not UTF-8",
+        )
     });
     Sketch(QuantileSketch::from_text(text).unwrap_or_else(|error| sketch_error(error)))
 }
@@ -95,7 +105,10 @@ fn quantile_sketch_recv(buffer: Internal) -> Sketch {
     let bytes = unsafe {
         let buffer = &mut *buffer;
         let remaining = usize::try_from(buffer.len - buffer.cursor).unwrap_or(0);
-        let start = buffer.data.add(usize::try_from(buffer.cursor).unwrap_or(0)).cast::<u8>();
+        let start = buffer
+            .data
+            .add(usize::try_from(buffer.cursor).unwrap_or(0))
+            .cast::<u8>();
         buffer.cursor = buffer.len;
         std::slice::from_raw_parts(start, remaining).to_vec()
     };

@@ -63,7 +63,10 @@ pub fn sketch_error(error: SketchError) -> ! {
 /// A quantile argument: not NULL, in [0, 1].
 fn check_quantile(quantile: Option<f64>) -> f64 {
     match quantile {
-        None => raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "quantile must not be NULL"),
+        None => raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "quantile must not be NULL",
+        ),
         Some(q) if (0.0..=1.0).contains(&q) => q,
         Some(q) => sketch_error(SketchError::InvalidQuantile(q)),
     }

@@ -7,8 +7,8 @@ use pgrx::spi::SpiClient;
 use serde_json::Value;
 
 use crate::errors::{raise, raise_with_hint};
-use crate::settings;
 use crate::jsonb::{json_kind, Jsonb, JsonbDatum, JsonbRef};
+use crate::settings;
 use crate::state::store::{self, EntityKey, NewState, Origin};
 use crate::state::trigger::require_state;
 
@@ -40,7 +40,17 @@ fn put_state(
                 );
             }
         }
-        write(client, &key, NewState { value: &value, datum: state.into(), created_by: None, command_id, origin: Origin::Local })
+        write(
+            client,
+            &key,
+            NewState {
+                value: &value,
+                datum: state.into(),
+                created_by: None,
+                command_id,
+                origin: Origin::Local,
+            },
+        )
     })
 }
 
@@ -60,9 +70,15 @@ fn patch_state(
         Some(Jsonb(patch @ Value::Object(_))) => patch,
         Some(Jsonb(other)) => raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("patch must be a JSON object (an RFC 7396 merge patch), not {}", json_kind(&other)),
+            format!(
+                "patch must be a JSON object (an RFC 7396 merge patch), not {}",
+                json_kind(&other)
+            ),
         ),
-        None => raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "patch must not be NULL"),
+        None => raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "patch must not be NULL",
+        ),
     };
     Spi::connect_mut(|client| {
         let entity = store::lock_entity(client, &key);
@@ -88,7 +104,10 @@ fn revert_state(
 ) -> i32 {
     let key = EntityKey::new(entity_type, entity_id);
     let Some(to_version) = to_version else {
-        raise(PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED, "to_version must not be NULL")
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "to_version must not be NULL",
+        )
     };
     Spi::connect_mut(|client| {
         store::lock_entity(client, &key);
@@ -140,8 +159,19 @@ fn write(client: &mut SpiClient<'_>, key: &EntityKey, state: NewState<'_>) -> i3
     }
 }
 
-fn write_value(client: &mut SpiClient<'_>, key: &EntityKey, value: &Value, command_id: Option<pgrx::Uuid>) -> i32 {
-    let state = NewState { value, datum: JsonbRef(value).into(), created_by: None, command_id, origin: Origin::Local };
+fn write_value(
+    client: &mut SpiClient<'_>,
+    key: &EntityKey,
+    value: &Value,
+    command_id: Option<pgrx::Uuid>,
+) -> i32 {
+    let state = NewState {
+        value,
+        datum: JsonbRef(value).into(),
+        created_by: None,
+        command_id,
+        origin: Origin::Local,
+    };
     write(client, key, state)
 }
 

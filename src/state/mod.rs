@@ -64,7 +64,8 @@ mod tests {
         assert_eq!(put("a", r#"{"n": 1}"#), 1);
         assert_eq!(put("a", r#"{"n": 2}"#), 2);
         assert_eq!(put("a", r#"{"n": 2.0}"#), 2);
-        let rows = Spi::get_one::<i64>("SELECT count(*) FROM chronicle.state_store WHERE entity_id = 'a'");
+        let rows =
+            Spi::get_one::<i64>("SELECT count(*) FROM chronicle.state_store WHERE entity_id = 'a'");
         assert_eq!(rows, Ok(Some(2)));
     }
 
@@ -79,7 +80,9 @@ mod tests {
     }
 
     /// Even the owner cannot rewrite history through the storage table.
-    #[pg_test(error = "chronicle.state_store is append-only: its history cannot be updated, deleted or truncated")]
+    #[pg_test(
+        error = "chronicle.state_store is append-only: its history cannot be updated, deleted or truncated"
+    )]
     fn storage_rows_cannot_be_updated() {
         put("c", r#"{"n": 1}"#);
         put("c", r#"{"n": 2}"#);
@@ -89,7 +92,9 @@ mod tests {
 
     /// A document nested deeper than chronicle_json::MAX_DEPTH is a clean error, not a
     /// stack overflow in the backend.
-    #[pg_test(error = "cannot process jsonb value: JSON value is nested more than 1000 levels deep")]
+    #[pg_test(
+        error = "cannot process jsonb value: JSON value is nested more than 1000 levels deep"
+    )]
     fn deeply_nested_state_is_a_clean_error() {
         let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         put("d", &deep);

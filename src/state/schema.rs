@@ -22,9 +22,9 @@ use std::ffi::CStr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
-use pgrx::pg_sys;
 use serde_json::{json, Value};
 use state_schema::{CompiledSchema, SchemaError, Violation};
 
@@ -93,31 +93,61 @@ pub struct Checked {
 pub fn check_write(client: &mut SpiClient<'_>, key: &EntityKey, state: &Value) -> Option<Checked> {
     let table = schema_table()?;
     let Some(schema) = schema_for_write(client, table, &key.entity_type) else {
-        return Some(Checked { schema_version: None, violations: Vec::new() });
+        return Some(Checked {
+            schema_version: None,
+            violations: Vec::new(),
+        });
     };
-    let valid = schema.compiled.is_valid(state).unwrap_or_else(|too_complex| {
-        raise(PgSqlErrorCode::ERRCODE_STATEMENT_TOO_COMPLEX, format!("cannot validate the state of {key}: {too_complex}"))
-    });
+    let valid = schema
+        .compiled
+        .is_valid(state)
+        .unwrap_or_else(|too_complex| {
+            raise(
+                PgSqlErrorCode::ERRCODE_STATEMENT_TOO_COMPLEX,
+                format!("cannot validate the state of {key}: {too_complex}"),
+            )
+        });
     if valid {
-        return Some(Checked { schema_version: Some(schema.version), violations: Vec::new() });
+        return Some(Checked {
+            schema_version: Some(schema.version),
+            violations: Vec::new(),
+        });
     }
-    let violations = schema.compiled.violations(state, LISTED).unwrap_or_default();
+    let violations = schema
+        .compiled
+        .violations(state, LISTED)
+        .unwrap_or_default();
     if schema.mode == Mode::Enforce {
         refuse(key, &schema, &violations);
     }
-    Some(Checked { schema_version: Some(schema.version), violations })
+    Some(Checked {
+        schema_version: Some(schema.version),
+        violations,
+    })
 }
 
 /// Records the violations of a version written under a warn-mode schema.
-pub fn record_violations(client: &mut SpiClient<'_>, key: &EntityKey, version: i32, checked: &Checked) {
-    let (Some(schema_version), false) = (checked.schema_version, checked.violations.is_empty()) else {
+pub fn record_violations(
+    client: &mut SpiClient<'_>,
+    key: &EntityKey,
+    version: i32,
+    checked: &Checked,
+) {
+    let (Some(schema_version), false) = (checked.schema_version, checked.violations.is_empty())
+    else {
         return;
     };
     static RECORD: Statement = Statement {
         sql: "INSERT INTO chronicle.state_schema_violations
                      (entity_type, entity_id, version, schema_version, violations, recorded_at)
               VALUES ($1, $2, $3, $4, $5, clock_timestamp())",
-        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::INT4OID, pg_sys::INT4OID, pg_sys::JSONBOID],
+        params: &[
+            pg_sys::TEXTOID,
+            pg_sys::TEXTOID,
+            pg_sys::INT4OID,
+            pg_sys::INT4OID,
+            pg_sys::JSONBOID,
+        ],
     };
     let violations = violations_json(&checked.violations);
     RECORD.run(
@@ -142,7 +172,10 @@ fn refuse(key: &EntityKey, schema: &ActiveSchema, violations: &[Violation]) -> !
     }
     if violations.len() > NAMED {
         let more = violations.len() - NAMED;
-        message.push_str(&format!("; and {more}{} more", if violations.len() == LISTED { "+" } else { "" }));
+        message.push_str(&format!(
+            "; and {more}{} more",
+            if violations.len() == LISTED { "+" } else { "" }
+        ));
     }
     let mut detail = format!(
         "The state does not match version {} of the schema of entity type {} (draft {}):",
@@ -215,7 +248,11 @@ unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid:
 
 /// Locks `chronicle.state_schemas` against schema changes until this transaction ends and
 /// returns the schema in force for `entity_type`, if any.
-fn schema_for_write(client: &mut SpiClient<'_>, table: pg_sys::Oid, entity_type: &str) -> Option<Rc<ActiveSchema>> {
+fn schema_for_write(
+    client: &mut SpiClient<'_>,
+    table: pg_sys::Oid,
+    entity_type: &str,
+) -> Option<Rc<ActiveSchema>> {
     // SAFETY: a lock on an existing relation, released at transaction end. Taking it
     // processes pending invalidations (so a change committed meanwhile is seen).
     unsafe { pg_sys::LockRelationOid(table, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE) };
@@ -223,7 +260,12 @@ fn schema_for_write(client: &mut SpiClient<'_>, table: pg_sys::Oid, entity_type:
         let mut cache = cache.borrow_mut();
         if !cache.callback_registered {
             // SAFETY: registered once per backend; the callback only bumps a counter.
-            unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(on_relcache_invalidation), pg_sys::Datum::from(0)) };
+            unsafe {
+                pg_sys::CacheRegisterRelcacheCallback(
+                    Some(on_relcache_invalidation),
+                    pg_sys::Datum::from(0),
+                )
+            };
             cache.callback_registered = true;
             GENERATION.fetch_add(1, Ordering::Relaxed);
         }
@@ -241,10 +283,17 @@ fn schema_for_write(client: &mut SpiClient<'_>, table: pg_sys::Oid, entity_type:
         let compiled = CompiledSchema::compile(&schema).unwrap_or_else(|error| {
             raise(
                 PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!("the stored schema version {version} of entity type {} cannot be used: {error}", quoted(entity_type)),
+                format!(
+                    "the stored schema version {version} of entity type {} cannot be used: {error}",
+                    quoted(entity_type)
+                ),
             )
         });
-        Rc::new(ActiveSchema { version, mode, compiled })
+        Rc::new(ActiveSchema {
+            version,
+            mode,
+            compiled,
+        })
     });
     CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
@@ -283,7 +332,10 @@ fn load_current(_client: &mut SpiClient<'_>, entity_type: &str) -> Option<(i32, 
         );
         pg_sys::PopActiveSnapshot();
         if status != pg_sys::SPI_OK_SELECT as i32 {
-            raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("reading chronicle.state_schemas failed (SPI status {status})"));
+            raise(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                format!("reading chronicle.state_schemas failed (SPI status {status})"),
+            );
         }
         if pg_sys::SPI_processed == 0 {
             return None;
@@ -302,8 +354,14 @@ fn load_current(_client: &mut SpiClient<'_>, entity_type: &str) -> Option<(i32, 
             return None;
         }
         let version = i32::from_datum(version, false).expect("schema_version is NOT NULL");
-        let schema = Jsonb::from_datum(schema, false).expect("a non-null jsonb converts").0;
-        let mode = if bool::from_datum(warn, false).unwrap_or(false) { Mode::Warn } else { Mode::Enforce };
+        let schema = Jsonb::from_datum(schema, false)
+            .expect("a non-null jsonb converts")
+            .0;
+        let mode = if bool::from_datum(warn, false).unwrap_or(false) {
+            Mode::Warn
+        } else {
+            Mode::Enforce
+        };
         Some((version, schema, mode))
     }
 }
@@ -320,17 +378,29 @@ fn invalidate_backends() {
 fn compile_or_refuse(entity_type: &str, schema: &Value) -> CompiledSchema {
     CompiledSchema::compile(schema).unwrap_or_else(|error| {
         let code = match error {
-            SchemaError::TooLarge { .. } | SchemaError::TooDeep => PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            SchemaError::TooLarge { .. } | SchemaError::TooDeep => {
+                PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED
+            }
             _ => PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
         };
-        raise(code, format!("invalid JSON Schema for entity type {}: {error}", quoted(entity_type)))
+        raise(
+            code,
+            format!(
+                "invalid JSON Schema for entity type {}: {error}",
+                quoted(entity_type)
+            ),
+        )
     })
 }
 
 fn lock_schemas(client: &mut SpiClient<'_>) {
     require_schema_table();
     client
-        .update("LOCK TABLE chronicle.state_schemas IN SHARE ROW EXCLUSIVE MODE", None, &[])
+        .update(
+            "LOCK TABLE chronicle.state_schemas IN SHARE ROW EXCLUSIVE MODE",
+            None,
+            &[],
+        )
         .expect("locking chronicle.state_schemas");
 }
 
@@ -349,18 +419,32 @@ fn newest(client: &mut SpiClient<'_>, entity_type: &str) -> Option<(i32, Option<
     Some((version, schema, mode))
 }
 
-fn append(client: &mut SpiClient<'_>, entity_type: &str, version: i32, schema: Option<&Value>, mode: &str) {
+fn append(
+    client: &mut SpiClient<'_>,
+    entity_type: &str,
+    version: i32,
+    schema: Option<&Value>,
+    mode: &str,
+) {
     static APPEND: Statement = Statement {
         sql: "INSERT INTO chronicle.state_schemas
                      (entity_type, schema_version, schema, mode, set_at, set_by, set_by_role)
               VALUES ($1, $2, $3, $4, clock_timestamp(), $5, $6)",
-        params: &[pg_sys::TEXTOID, pg_sys::INT4OID, pg_sys::JSONBOID, pg_sys::TEXTOID, pg_sys::UUIDOID, pg_sys::TEXTOID],
+        params: &[
+            pg_sys::TEXTOID,
+            pg_sys::INT4OID,
+            pg_sys::JSONBOID,
+            pg_sys::TEXTOID,
+            pg_sys::UUIDOID,
+            pg_sys::TEXTOID,
+        ],
     };
     // The role that called: SECURITY DEFINER changes current_user, not the outer user.
     // SAFETY: the outer user id is always a valid role.
-    let role = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(pg_sys::GetOuterUserId(), false)) }
-        .to_string_lossy()
-        .into_owned();
+    let role =
+        unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(pg_sys::GetOuterUserId(), false)) }
+            .to_string_lossy()
+            .into_owned();
     APPEND.run(
         client,
         &[
@@ -380,7 +464,11 @@ fn append(client: &mut SpiClient<'_>, entity_type: &str, version: i32, schema: O
 /// unchanged).
 #[pg_extern(security_definer)]
 #[search_path(pg_catalog, pg_temp)]
-fn set_state_schema(entity_type: Option<&str>, schema: Option<Jsonb>, mode: default!(Option<&str>, "'enforce'")) -> i32 {
+fn set_state_schema(
+    entity_type: Option<&str>,
+    schema: Option<Jsonb>,
+    mode: default!(Option<&str>, "'enforce'"),
+) -> i32 {
     let entity_type = check_entity_type(entity_type);
     let Some(Jsonb(schema)) = schema else {
         raise_with_hint(
@@ -431,7 +519,14 @@ fn drop_state_schema(entity_type: Option<&str>) -> bool {
 fn validate_states(
     entity_type: Option<&str>,
     schema: default!(Option<Jsonb>, "NULL"),
-) -> TableIterator<'static, (name!(entity_id, String), name!(version, i32), name!(violations, Jsonb))> {
+) -> TableIterator<
+    'static,
+    (
+        name!(entity_id, String),
+        name!(version, i32),
+        name!(violations, Jsonb),
+    ),
+> {
     let entity_type = check_entity_type(entity_type);
     let failures = Spi::connect_mut(|client| {
         let schema = match schema {
@@ -462,7 +557,9 @@ fn validate_states(
                 let Jsonb(state) = row.get(3).ok().flatten().expect("state is NOT NULL");
                 let violations = match compiled.violations(&state, LISTED) {
                     Ok(violations) => violations_json(&violations),
-                    Err(too_complex) => json!([{ "path": "", "keyword": null, "schema_path": "", "message": too_complex.to_string() }]),
+                    Err(too_complex) => {
+                        json!([{ "path": "", "keyword": null, "schema_path": "", "message": too_complex.to_string() }])
+                    }
                 };
                 if violations.as_array().is_some_and(|list| !list.is_empty()) {
                     failures.push((entity_id, version, Jsonb(violations)));
@@ -482,11 +579,17 @@ fn validate_states(
 #[search_path(pg_catalog, pg_temp)]
 fn json_schema_violations(schema: Jsonb, document: Jsonb) -> Jsonb {
     let compiled = CompiledSchema::compile(&schema.0).unwrap_or_else(|error| {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("invalid JSON Schema: {error}"))
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("invalid JSON Schema: {error}"),
+        )
     });
     match compiled.violations(&document.0, LISTED) {
         Ok(violations) => Jsonb(violations_json(&violations)),
-        Err(too_complex) => raise(PgSqlErrorCode::ERRCODE_STATEMENT_TOO_COMPLEX, too_complex.to_string()),
+        Err(too_complex) => raise(
+            PgSqlErrorCode::ERRCODE_STATEMENT_TOO_COMPLEX,
+            too_complex.to_string(),
+        ),
     }
 }
 

@@ -31,13 +31,19 @@ pub struct EntityKey {
 impl EntityKey {
     /// Rejects NULL, empty and over-long names with the error a user should see.
     pub fn new(entity_type: Option<&str>, entity_id: Option<&str>) -> Self {
-        let key = EntityKey { entity_type: check_entity_type(entity_type), entity_id: require_name("entity_id", entity_id) };
+        let key = EntityKey {
+            entity_type: check_entity_type(entity_type),
+            entity_id: require_name("entity_id", entity_id),
+        };
         check_length("entity_id", &key.entity_id, 255);
         key
     }
 
     fn args(&self) -> [DatumWithOid<'_>; 2] {
-        [self.entity_type.as_str().into(), self.entity_id.as_str().into()]
+        [
+            self.entity_type.as_str().into(),
+            self.entity_id.as_str().into(),
+        ]
     }
 }
 
@@ -84,7 +90,11 @@ pub struct Written {
 
 /// Writes a new version of an entity's state, or nothing when it equals the current
 /// state (same canonical JSON); the single write path of every writer.
-pub fn write_version(client: &mut SpiClient<'_>, key: &EntityKey, state: NewState<'_>) -> Option<Written> {
+pub fn write_version(
+    client: &mut SpiClient<'_>,
+    key: &EntityKey,
+    state: NewState<'_>,
+) -> Option<Written> {
     let canonical = chronicle_json::canonical_bytes(state.value);
     check_size(key, canonical.len());
     let checked = schema::check_write(client, key, state.value);
@@ -119,7 +129,10 @@ pub fn write_version(client: &mut SpiClient<'_>, key: &EntityKey, state: NewStat
         valid_from.into(),
         checksum.as_str().into(),
         id.into(),
-        state.created_by.or_else(crate::identity::current_user_id).into(),
+        state
+            .created_by
+            .or_else(crate::identity::current_user_id)
+            .into(),
         state.command_id.into(),
     ];
     match &checked {
@@ -134,10 +147,20 @@ pub fn write_version(client: &mut SpiClient<'_>, key: &EntityKey, state: NewStat
     }
     let schema_version = checked.and_then(|checked| checked.schema_version);
     if let (Origin::Local, Some(target)) = (state.origin, claimed.target) {
-        let change = FileChange::Write { version, checksum: &checksum, state: state.value };
+        let change = FileChange::Write {
+            version,
+            checksum: &checksum,
+            state: state.value,
+        };
         enqueue(client, &target, &key.entity_type, &key.entity_id, change);
     }
-    Some(Written { version, valid_from, checksum, id, schema_version })
+    Some(Written {
+        version,
+        valid_from,
+        checksum,
+        id,
+        schema_version,
+    })
 }
 
 // A version as releases before 0.5.0 store it (no schema_version), which a database
@@ -202,15 +225,28 @@ fn claim_next_version(
         Origin::GistImport { valid_from } => Some(valid_from),
     };
     let [entity_type, entity_id] = key.args();
-    let rows = CLAIM.run(client, &[entity_type, entity_id, checksum.into(), valid_from.into()]);
+    let rows = CLAIM.run(
+        client,
+        &[entity_type, entity_id, checksum.into(), valid_from.into()],
+    );
     let row = rows.first();
     let version = row.get::<i32>(1).ok()??;
     let valid_from = row.get::<TimestampWithTimeZone>(2).ok()??;
-    let target = match (row.get::<String>(3), row.get::<String>(4), row.get::<String>(5)) {
-        (Ok(Some(gist_id)), Ok(Some(template)), Ok(Some(mode))) => Some(GistTarget::new(gist_id, &template, mode)),
+    let target = match (
+        row.get::<String>(3),
+        row.get::<String>(4),
+        row.get::<String>(5),
+    ) {
+        (Ok(Some(gist_id)), Ok(Some(template)), Ok(Some(mode))) => {
+            Some(GistTarget::new(gist_id, &template, mode))
+        }
         _ => None,
     };
-    Some(Claimed { version, valid_from, target })
+    Some(Claimed {
+        version,
+        valid_from,
+        target,
+    })
 }
 
 /// An entity's head row, locked by this transaction.
@@ -280,15 +316,29 @@ pub fn delete_current(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i32
     static RECORD: Statement = Statement {
         sql: "INSERT INTO chronicle.state_deletions (entity_type, entity_id, version, deleted_at)
               VALUES ($1, $2, $3, $4)",
-        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::INT4OID, pg_sys::TIMESTAMPTZOID],
+        params: &[
+            pg_sys::TEXTOID,
+            pg_sys::TEXTOID,
+            pg_sys::INT4OID,
+            pg_sys::TIMESTAMPTZOID,
+        ],
     };
     let row = DELETE.run(client, &key.args());
     let (version, deleted_at) = row.first().get_two::<i32, TimestampWithTimeZone>().ok()?;
     let (version, deleted_at) = (version?, deleted_at?);
     let [entity_type, entity_id] = key.args();
-    RECORD.run(client, &[entity_type, entity_id, version.into(), deleted_at.into()]);
+    RECORD.run(
+        client,
+        &[entity_type, entity_id, version.into(), deleted_at.into()],
+    );
     if let Some(target) = target_of(client, &key.entity_type) {
-        enqueue(client, &target, &key.entity_type, &key.entity_id, FileChange::Remove { version });
+        enqueue(
+            client,
+            &target,
+            &key.entity_type,
+            &key.entity_id,
+            FileChange::Remove { version },
+        );
     }
     Some(version)
 }
@@ -300,7 +350,12 @@ pub fn current_version(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i3
                WHERE entity_type = $1 AND entity_id = $2 AND current_checksum IS NOT NULL",
         params: ENTITY,
     };
-    CURRENT.run(client, &key.args()).first().get_one::<i32>().ok().flatten()
+    CURRENT
+        .run(client, &key.args())
+        .first()
+        .get_one::<i32>()
+        .ok()
+        .flatten()
 }
 
 /// The highest version number ever written for an entity (0 or `None`: never written).
@@ -310,11 +365,19 @@ pub fn last_version(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i32> 
                WHERE entity_type = $1 AND entity_id = $2",
         params: ENTITY,
     };
-    LAST.run(client, &key.args()).first().get_one::<i32>().ok().flatten()
+    LAST.run(client, &key.args())
+        .first()
+        .get_one::<i32>()
+        .ok()
+        .flatten()
 }
 
 /// The state of one version of an entity, if that version exists.
-pub fn state_at_version(client: &mut SpiClient<'_>, key: &EntityKey, version: i32) -> Option<Value> {
+pub fn state_at_version(
+    client: &mut SpiClient<'_>,
+    key: &EntityKey,
+    version: i32,
+) -> Option<Value> {
     static AT_VERSION: Statement = Statement {
         sql: "SELECT state FROM chronicle.state_versions
                WHERE entity_type = $1 AND entity_id = $2 AND version = $3",
@@ -336,7 +399,13 @@ pub fn current_state(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<Valu
         sql: "SELECT state FROM chronicle.current_state WHERE entity_type = $1 AND entity_id = $2",
         params: ENTITY,
     };
-    CURRENT_STATE.run(client, &key.args()).first().get_one::<Jsonb>().ok().flatten().map(|state| state.0)
+    CURRENT_STATE
+        .run(client, &key.args())
+        .first()
+        .get_one::<Jsonb>()
+        .ok()
+        .flatten()
+        .map(|state| state.0)
 }
 
 /// A time-ordered UUID (RFC 9562 version 7): new versions land at the right edge of the
@@ -345,7 +414,10 @@ fn uuid_v7() -> Uuid {
     let mut bytes = [0u8; 16];
     // SAFETY: the buffer is 16 writable bytes.
     if !unsafe { pg_sys::pg_strong_random(bytes.as_mut_ptr().cast(), bytes.len()) } {
-        raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "could not generate random bytes for a version id");
+        raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "could not generate random bytes for a version id",
+        );
     }
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

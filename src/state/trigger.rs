@@ -27,7 +27,10 @@ COMMENT ON FUNCTION chronicle.state_store_insert() IS
 fn state_store_insert<'a>(
     trigger: &'a PgTrigger<'a>,
 ) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, TryFromDatumError> {
-    let mut row = trigger.new().expect("an INSTEAD OF INSERT row trigger has NEW").into_owned();
+    let mut row = trigger
+        .new()
+        .expect("an INSTEAD OF INSERT row trigger has NEW")
+        .into_owned();
     let key = EntityKey::new(
         row.get_by_name::<String>("entity_type")?.as_deref(),
         row.get_by_name::<String>("entity_id")?.as_deref(),
@@ -41,7 +44,8 @@ fn state_store_insert<'a>(
         command_id: row.get_by_name::<Uuid>("command_id")?,
         origin: Origin::Local,
     };
-    let Some(written) = Spi::connect_mut(|client| store::write_version(client, &key, new_state)) else {
+    let Some(written) = Spi::connect_mut(|client| store::write_version(client, &key, new_state))
+    else {
         return Ok(None);
     };
     row.set_by_name("id", written.id)?;
@@ -52,7 +56,7 @@ fn state_store_insert<'a>(
     match row.set_by_name("schema_version", written.schema_version) {
         // The view of a database that predates schemas has no such column.
         Ok(()) | Err(TryFromDatumError::NoSuchAttributeName(_)) => {}
-        Err(error) => return Err(error.into()),
+        Err(error) => return Err(error),
     }
     Ok(Some(row))
 }

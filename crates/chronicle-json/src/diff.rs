@@ -84,7 +84,9 @@ impl Budget for Limit {
         // escaping.
         let mut len = r#"{"op":"","path":}"#.len() + op.len() + string_len(path);
         if let Some(value) = value {
-            len = len.saturating_add(r#","value":"#.len()).saturating_add(canonical_len(value));
+            len = len
+                .saturating_add(r#","value":"#.len())
+                .saturating_add(canonical_len(value));
         }
         if !self.first {
             len = len.saturating_add(1);

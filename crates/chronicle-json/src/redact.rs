@@ -57,7 +57,8 @@ pub const REDACTED: &str = "[REDACTED]";
 /// Fragments that would match ordinary words once normalized are left out on purpose:
 /// `key` (`monkey`, `primary_key`), `auth` (`author`), `pass` (`passenger`, `compass`),
 /// `pin`, `otp`, `dsn`.
-pub const DEFAULT_REDACT_KEYS: &str = "password,passwd,pwd,passphrase,contrasena,contraseña,db_pass,\
+pub const DEFAULT_REDACT_KEYS: &str =
+    "password,passwd,pwd,passphrase,contrasena,contraseña,db_pass,\
     secret,token,jwt,bearer,csrf,xsrf,\
     authorization,auth_header,cookie,session,signature,\
     api_key,auth_key,access_key,private_key,priv_key,client_key,service_key,account_key,\
@@ -81,24 +82,38 @@ enum Frame {
     /// Elements before `next` are done; `items[next]` is the one being redacted.
     Array { items: Vec<Value>, next: usize },
     /// `key` names the member being redacted.
-    Object { rest: serde_json::map::IntoIter, done: Map<String, Value>, key: String },
+    Object {
+        rest: serde_json::map::IntoIter,
+        done: Map<String, Value>,
+        key: String,
+    },
     /// A string holding JSON: `document` until it is walked, the text to keep if nothing
     /// inside is redacted, and the count before it, to tell whether anything was.
-    Embedded { document: Option<Value>, original: String, redacted_before: usize },
+    Embedded {
+        document: Option<Value>,
+        original: String,
+        redacted_before: usize,
+    },
 }
 
 impl Redactor {
     /// Patterns from a comma-separated list such as `"password, secret, api_key"` or
     /// [`DEFAULT_REDACT_KEYS`]; entries that normalize to nothing are ignored.
     pub fn from_list(list: &str) -> Self {
-        let patterns = list.split(',').map(normalize).filter(|pattern| !pattern.is_empty()).collect();
+        let patterns = list
+            .split(',')
+            .map(normalize)
+            .filter(|pattern| !pattern.is_empty())
+            .collect();
         Redactor { patterns }
     }
 
     /// Whether a member with this key is redacted.
     pub fn matches(&self, key: &str) -> bool {
         let key = normalize(key);
-        self.patterns.iter().any(|pattern| key.contains(pattern.as_str()))
+        self.patterns
+            .iter()
+            .any(|pattern| key.contains(pattern.as_str()))
     }
 
     /// Redacts `value` in place; returns how many values were replaced by [`REDACTED`]
@@ -117,7 +132,11 @@ impl Redactor {
                 }
                 Value::Object(mut map) => {
                     redacted += self.redact_members(&mut map);
-                    stack.push(Frame::Object { rest: map.into_iter(), done: Map::new(), key: String::new() });
+                    stack.push(Frame::Object {
+                        rest: map.into_iter(),
+                        done: Map::new(),
+                        key: String::new(),
+                    });
                     None
                 }
                 Value::String(text) => match embedded_document(&text) {
@@ -191,7 +210,9 @@ impl Redactor {
             is_one_of(key, &NAME_MEMBERS) && member.as_str().is_some_and(|name| self.matches(name))
         });
         map.iter_mut()
-            .filter(|(key, _)| self.matches(key) || (names_secret && is_one_of(key, &VALUE_MEMBERS)))
+            .filter(|(key, _)| {
+                self.matches(key) || (names_secret && is_one_of(key, &VALUE_MEMBERS))
+            })
             .map(|(_, member)| usize::from(replace(member)))
             .sum()
     }
@@ -202,8 +223,14 @@ fn close(frame: Frame, redacted: usize) -> Value {
     match frame {
         Frame::Array { items, .. } => Value::Array(items),
         Frame::Object { done, .. } => Value::Object(done),
-        Frame::Embedded { document, original, redacted_before } => match document {
-            Some(document) if redacted > redacted_before => Value::String(canonical_string(&document)),
+        Frame::Embedded {
+            document,
+            original,
+            redacted_before,
+        } => match document {
+            Some(document) if redacted > redacted_before => {
+                Value::String(canonical_string(&document))
+            }
             _ => Value::String(original),
         },
     }
@@ -233,7 +260,10 @@ fn embedded_document(text: &str) -> Option<Value> {
 }
 
 fn normalize(text: &str) -> String {
-    text.nfkc().flat_map(char::to_lowercase).filter(|c| c.is_alphanumeric()).collect()
+    text.nfkc()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
 }
 
 #[cfg(test)]
@@ -244,7 +274,15 @@ mod tests {
     #[test]
     fn keys_match_without_case_or_separators() {
         let redactor = Redactor::from_list("password, api_key,token,,");
-        for key in ["password", "PASSWORD", "db_password", "apiKey", "X-Api-Key", "refresh_token", "Token"] {
+        for key in [
+            "password",
+            "PASSWORD",
+            "db_password",
+            "apiKey",
+            "X-Api-Key",
+            "refresh_token",
+            "Token",
+        ] {
             assert!(redactor.matches(key), "{key}");
         }
         for key in ["user", "api", "pass", "key"] {
@@ -286,17 +324,56 @@ mod tests {
     fn the_default_list_catches_secrets_and_spares_ordinary_keys() {
         let redactor = Redactor::from_list(DEFAULT_REDACT_KEYS);
         for key in [
-            "password", "db_passwd", "PWD", "passphrase", "Contraseña", "client_secret", "refresh_token",
-            "accessToken", "id_token", "jwt", "Authorization", "Proxy-Authorization", "auth_header",
-            "Cookie", "Set-Cookie", "session_id", "signature", "bearer", "api_key", "X-API-KEY",
-            "aws_access_key_id", "private_key", "ssh_key", "credentials", "csrf", "signing_key",
-            "connection_string", "DATABASE_URL",
+            "password",
+            "db_passwd",
+            "PWD",
+            "passphrase",
+            "Contraseña",
+            "client_secret",
+            "refresh_token",
+            "accessToken",
+            "id_token",
+            "jwt",
+            "Authorization",
+            "Proxy-Authorization",
+            "auth_header",
+            "Cookie",
+            "Set-Cookie",
+            "session_id",
+            "signature",
+            "bearer",
+            "api_key",
+            "X-API-KEY",
+            "aws_access_key_id",
+            "private_key",
+            "ssh_key",
+            "credentials",
+            "csrf",
+            "signing_key",
+            "connection_string",
+            "DATABASE_URL",
         ] {
             assert!(redactor.matches(key), "{key}");
         }
         for key in [
-            "author", "monkey", "key", "keys", "auth", "passenger", "compass", "primary_key", "keyboard",
-            "id", "name", "user", "username", "email", "description", "title", "created_at", "status",
+            "author",
+            "monkey",
+            "key",
+            "keys",
+            "auth",
+            "passenger",
+            "compass",
+            "primary_key",
+            "keyboard",
+            "id",
+            "name",
+            "user",
+            "username",
+            "email",
+            "description",
+            "title",
+            "created_at",
+            "status",
         ] {
             assert!(!redactor.matches(key), "{key}");
         }
@@ -321,7 +398,11 @@ mod tests {
                 "list": [{"client_secret": "[REDACTED]"}, "secret strings in values stay"]
             })
         );
-        assert_eq!(redactor.redact(&mut value), 0, "redacting twice changes nothing");
+        assert_eq!(
+            redactor.redact(&mut value),
+            0,
+            "redacting twice changes nothing"
+        );
     }
 
     #[test]
@@ -399,11 +480,15 @@ mod tests {
     fn json_inside_json_inside_strings_is_redacted() {
         let redactor = Redactor::from_list("token");
         let innermost = json!({"token": "t", "keep": [1]}).to_string();
-        let middle = json!({"inner": innermost, "list": [{"name": "token", "value": "u"}]}).to_string();
+        let middle =
+            json!({"inner": innermost, "list": [{"name": "token", "value": "u"}]}).to_string();
         let mut value = json!({"outer": middle, "plain": "[1, 2]"});
         assert_eq!(redactor.redact(&mut value), 2);
         let middle = crate::parse(value["outer"].as_str().unwrap()).unwrap();
-        assert_eq!(middle["list"], json!([{"name": "token", "value": "[REDACTED]"}]));
+        assert_eq!(
+            middle["list"],
+            json!([{"name": "token", "value": "[REDACTED]"}])
+        );
         let innermost = crate::parse(middle["inner"].as_str().unwrap()).unwrap();
         assert_eq!(innermost, json!({"token": "[REDACTED]", "keep": [1]}));
         assert_eq!(value["plain"], "[1, 2]");
@@ -412,7 +497,8 @@ mod tests {
     #[test]
     fn redacting_twice_changes_nothing() {
         let redactor = Redactor::from_list(DEFAULT_REDACT_KEYS);
-        let embedded = json!({"password": "x", "more": json!([["cookie", "c"]]).to_string()}).to_string();
+        let embedded =
+            json!({"password": "x", "more": json!([["cookie", "c"]]).to_string()}).to_string();
         let mut value = json!({
             "secret": {"a": 1},
             "pairs": [["token", "x"]],
@@ -424,13 +510,17 @@ mod tests {
         let once = value.clone();
         assert_eq!(redactor.redact(&mut value), 0);
         assert_eq!(value, once);
-        assert_eq!(crate::canonical_string(&value), crate::canonical_string(&once));
+        assert_eq!(
+            crate::canonical_string(&value),
+            crate::canonical_string(&once)
+        );
     }
 
     #[test]
     fn deep_values_do_not_overflow_the_stack() {
         let redactor = Redactor::from_list("token");
-        let mut value = json!({"token": 1, "pair": ["token", 2], "entry": {"name": "token", "value": 3}});
+        let mut value =
+            json!({"token": 1, "pair": ["token", 2], "entry": {"name": "token", "value": 3}});
         for _ in 0..100_000 {
             // Not json!([value]): the macro serializes its argument, recursively.
             value = Value::Array(vec![value]);
@@ -447,10 +537,18 @@ mod tests {
         let text = format!("{}{{\"token\":1}}{}", "[".repeat(depth), "]".repeat(depth));
         let mut value = Value::String(text);
         assert_eq!(redactor.redact(&mut value), 1);
-        let expected = format!("{}{{\"token\":\"[REDACTED]\"}}{}", "[".repeat(depth), "]".repeat(depth));
+        let expected = format!(
+            "{}{{\"token\":\"[REDACTED]\"}}{}",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
         assert_eq!(value.as_str(), Some(expected.as_str()));
         // Too deep to parse: left alone rather than failing.
-        let too_deep = format!("{}{{\"token\":1}}{}", "[".repeat(depth + 1), "]".repeat(depth + 1));
+        let too_deep = format!(
+            "{}{{\"token\":1}}{}",
+            "[".repeat(depth + 1),
+            "]".repeat(depth + 1)
+        );
         let mut value = Value::String(too_deep.clone());
         assert_eq!(redactor.redact(&mut value), 0);
         assert_eq!(value.as_str(), Some(too_deep.as_str()));

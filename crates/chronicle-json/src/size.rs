@@ -21,7 +21,9 @@ pub fn pretty_len(value: &Value) -> usize {
             Value::Array(items) if !items.is_empty() => items.len(),
             Value::Object(map) if !map.is_empty() => {
                 for key in map.keys() {
-                    len = len.saturating_add(string_len(key)).saturating_add(": ".len());
+                    len = len
+                        .saturating_add(string_len(key))
+                        .saturating_add(": ".len());
                 }
                 map.len()
             }
@@ -131,13 +133,20 @@ mod tests {
             "[1,[2,[3,{}]],{\"k\":[]}]",
             "{\"é\\u0000\":\"\\u2028😀\",\"\\\"\":[null,true,false,1.50,1E2]}",
         ];
-        let mut values: Vec<Value> = texts.iter().map(|text| crate::parse(text).unwrap()).collect();
+        let mut values: Vec<Value> = texts
+            .iter()
+            .map(|text| crate::parse(text).unwrap())
+            .collect();
         values.push(Value::String(every_ascii.clone()));
         values.push(serde_json::json!({ every_ascii.clone(): [every_ascii] }));
         for value in values {
             let pretty = serde_json::to_string_pretty(&value).unwrap();
             assert_eq!(pretty_len(&value), pretty.len(), "{pretty}");
-            assert_eq!(canonical_len(&value), crate::canonical_string(&value).len(), "{pretty}");
+            assert_eq!(
+                canonical_len(&value),
+                crate::canonical_string(&value).len(),
+                "{pretty}"
+            );
         }
     }
 }

@@ -239,7 +239,10 @@ fn canonical_ignores_member_order() {
         orders.push(order);
     }
     let object = |order: &[usize]| {
-        let members: Vec<String> = order.iter().map(|&i| format!("\"{}\": {i}", keys[i])).collect();
+        let members: Vec<String> = order
+            .iter()
+            .map(|&i| format!("\"{}\": {i}", keys[i]))
+            .collect();
         format!("{{{}}}", members.join(", "))
     };
     let mut texts = Vec::new();
@@ -255,7 +258,10 @@ fn canonical_ignores_member_order() {
     assert!(texts.iter().any(|text| text.starts_with(r#"[{"z""#)));
     for text in &texts {
         assert_eq!(canon(text), expected, "{text}");
-        assert!(json_equal(&parse(text).unwrap(), &parse(&texts[0]).unwrap()));
+        assert!(json_equal(
+            &parse(text).unwrap(),
+            &parse(&texts[0]).unwrap()
+        ));
     }
 }
 

@@ -4,9 +4,8 @@
 //! the whole test binary.
 
 use chronicle_json::{
-    apply_patch, canonical_len, canonical_string, checksum, depth, diff, diff_bounded,
-    json_equal, merge_patch, parse, pretty_len, JsonError, PatchError, Redactor, Value,
-    MAX_DEPTH,
+    apply_patch, canonical_len, canonical_string, checksum, depth, diff, diff_bounded, json_equal,
+    merge_patch, parse, pretty_len, JsonError, PatchError, Redactor, Value, MAX_DEPTH,
 };
 
 /// 2 MiB, the default of PostgreSQL's max_stack_depth.
@@ -187,7 +186,12 @@ fn iterative_functions_accept_any_depth() {
 /// times larger.
 fn many_deep_leaves(levels: usize, leaves: usize, leaf: &str) -> Value {
     let items = vec![leaf; leaves].join(",");
-    parse(&format!("{}{items}{}", "[".repeat(levels), "]".repeat(levels))).unwrap()
+    parse(&format!(
+        "{}{items}{}",
+        "[".repeat(levels),
+        "]".repeat(levels)
+    ))
+    .unwrap()
 }
 
 #[test]

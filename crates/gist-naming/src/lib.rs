@@ -135,7 +135,12 @@ impl FileNameTemplate {
     /// other cases pad the same way. With several occurrences the middle parts are not
     /// compared, so the answer errs towards true. The length limit on names is ignored
     /// too, which also errs towards true.
-    pub fn may_collide(&self, entity_type: &str, other: &FileNameTemplate, other_type: &str) -> bool {
+    pub fn may_collide(
+        &self,
+        entity_type: &str,
+        other: &FileNameTemplate,
+        other_type: &str,
+    ) -> bool {
         let (prefix, suffix) = self.fixed_ends(entity_type);
         let (other_prefix, other_suffix) = other.fixed_ends(other_type);
         (prefix.starts_with(&other_prefix) || other_prefix.starts_with(&prefix))
@@ -191,7 +196,10 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
         return Err("is empty".to_owned());
     }
     if name.len() > MAX_FILE_NAME_BYTES {
-        return Err(format!("is {} bytes long, more than {MAX_FILE_NAME_BYTES}", name.len()));
+        return Err(format!(
+            "is {} bytes long, more than {MAX_FILE_NAME_BYTES}",
+            name.len()
+        ));
     }
     check_characters(name)
 }
@@ -217,8 +225,18 @@ mod tests {
     fn default_template_renders_and_maps_back() {
         let template = FileNameTemplate::parse("{entity_type}.{entity_id}.json").unwrap();
         assert_eq!(template.render("config", "app").unwrap(), "config.app.json");
-        assert_eq!(template.entity_id_of("config.app.json", "config").as_deref(), Some("app"));
-        assert_eq!(template.entity_id_of("config.a.b.json", "config").as_deref(), Some("a.b"));
+        assert_eq!(
+            template
+                .entity_id_of("config.app.json", "config")
+                .as_deref(),
+            Some("app")
+        );
+        assert_eq!(
+            template
+                .entity_id_of("config.a.b.json", "config")
+                .as_deref(),
+            Some("a.b")
+        );
         assert_eq!(template.entity_id_of("other.app.json", "config"), None);
         assert_eq!(template.entity_id_of("config..json", "config"), None);
     }
@@ -244,8 +262,15 @@ mod tests {
             "entity config/a/b cannot be exported: its Gist file name \"config.a/b.json\" contains '/', \
              and Gist file names cannot contain directories"
         );
-        assert!(template.render("config", &"x".repeat(300)).unwrap_err().to_string().contains("bytes long"));
-        assert!(FileNameTemplate::parse("{entity_id}").unwrap().render("t", " ").is_err());
+        assert!(template
+            .render("config", &"x".repeat(300))
+            .unwrap_err()
+            .to_string()
+            .contains("bytes long"));
+        assert!(FileNameTemplate::parse("{entity_id}")
+            .unwrap()
+            .render("t", " ")
+            .is_err());
     }
 
     #[test]
@@ -253,7 +278,10 @@ mod tests {
         let template = FileNameTemplate::parse("{entity_type}.{entity_id}.json").unwrap();
         assert!(template.check_entity_type("config").is_ok());
         let error = template.check_entity_type("a/b").unwrap_err().to_string();
-        assert!(error.starts_with("entity type \"a/b\" cannot be exported with this template"), "{error}");
+        assert!(
+            error.starts_with("entity type \"a/b\" cannot be exported with this template"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -280,7 +308,11 @@ mod tests {
         assert!(bare.may_collide("config", &bare, "users"));
         assert_eq!(bare.render("config", "a"), bare.render("users", "a"));
         assert!(bare.may_collide("config", &default, "users"));
-        assert!(!bare.may_collide("config", &FileNameTemplate::parse("{entity_id}.txt").unwrap(), "users"));
+        assert!(!bare.may_collide(
+            "config",
+            &FileNameTemplate::parse("{entity_id}.txt").unwrap(),
+            "users"
+        ));
 
         let state = FileNameTemplate::parse("state-{entity_type}-{entity_id}.json").unwrap();
         assert!(!state.may_collide("config", &default, "config"));
@@ -293,13 +325,23 @@ mod tests {
         let twice = FileNameTemplate::parse("{entity_id}-{entity_type}-{entity_id}.json").unwrap();
         let once = FileNameTemplate::parse("{entity_id}.json").unwrap();
         assert!(twice.may_collide("t", &once, "u"));
-        assert_eq!(twice.render("t", "a").unwrap(), once.render("u", "a-t-a").unwrap());
-        assert!(!twice.may_collide("t", &FileNameTemplate::parse("{entity_id}.txt").unwrap(), "u"));
+        assert_eq!(
+            twice.render("t", "a").unwrap(),
+            once.render("u", "a-t-a").unwrap()
+        );
+        assert!(!twice.may_collide(
+            "t",
+            &FileNameTemplate::parse("{entity_id}.txt").unwrap(),
+            "u"
+        ));
         let split = FileNameTemplate::parse("a{entity_id}-{entity_id}").unwrap();
         assert!(!split.may_collide("t", &FileNameTemplate::parse("b{entity_id}").unwrap(), "t"));
         let longer_prefix = FileNameTemplate::parse("ab{entity_id}").unwrap();
         assert!(split.may_collide("t", &longer_prefix, "t"));
-        assert_eq!(split.render("t", "b").unwrap(), longer_prefix.render("t", "-b").unwrap());
+        assert_eq!(
+            split.render("t", "b").unwrap(),
+            longer_prefix.render("t", "-b").unwrap()
+        );
     }
 
     mod properties {
@@ -308,14 +350,25 @@ mod tests {
         use proptest::sample::select;
 
         fn template_from(parts: Vec<&'static str>) -> impl Strategy<Value = FileNameTemplate> {
-            (proptest::collection::vec(select(parts), 0..4), 0usize..4).prop_map(|(mut parts, at)| {
-                parts.insert(at.min(parts.len()), "{entity_id}");
-                FileNameTemplate::parse(&parts.concat()).unwrap()
-            })
+            (proptest::collection::vec(select(parts), 0..4), 0usize..4).prop_map(
+                |(mut parts, at)| {
+                    parts.insert(at.min(parts.len()), "{entity_id}");
+                    FileNameTemplate::parse(&parts.concat()).unwrap()
+                },
+            )
         }
 
         fn template() -> impl Strategy<Value = FileNameTemplate> {
-            template_from(vec!["{entity_type}", "{entity_id}", "a", ".", "b", "ab", "-a", ".json"])
+            template_from(vec![
+                "{entity_type}",
+                "{entity_id}",
+                "a",
+                ".",
+                "b",
+                "ab",
+                "-a",
+                ".json",
+            ])
         }
 
         fn single_id_template() -> impl Strategy<Value = FileNameTemplate> {

@@ -20,14 +20,21 @@ fn level_bound(k: u32) -> f64 {
 /// close to the budget to tell.
 fn expected_resolution(data: &[f64], requested: u32) -> Option<u32> {
     let magnitudes = |negative: bool| {
-        let mut side = data.iter().filter(|&&v| v != 0.0 && (v < 0.0) == negative).map(|v| v.abs());
+        let mut side = data
+            .iter()
+            .filter(|&&v| v != 0.0 && (v < 0.0) == negative)
+            .map(|v| v.abs());
         let first = side.next()?;
         Some(side.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v))))
     };
     let sides = [magnitudes(false), magnitudes(true)];
     for k in (0..=requested).rev() {
         let index = |x: f64| (x.log2() * f64::from(1u32 << k)).floor() as i64;
-        let span: i64 = sides.iter().flatten().map(|&(lo, hi)| index(hi) - index(lo) + 1).sum();
+        let span: i64 = sides
+            .iter()
+            .flatten()
+            .map(|&(lo, hi)| index(hi) - index(lo) + 1)
+            .sum();
         let uncertainty = 2 * sides.iter().flatten().count() as i64;
         if span + uncertainty <= MAX_BUCKETS as i64 {
             return Some(k);
@@ -52,7 +59,10 @@ fn estimates_are_within_relative_error_of_percentile_disc() {
             let name = format!("{name} at {alpha}");
             let sketch = sketch_of(&data, alpha);
             let expected = expected_resolution(&data, requested.resolution());
-            assert!(expected.is_some(), "{name}: too close to the bucket budget to check");
+            assert!(
+                expected.is_some(),
+                "{name}: too close to the bucket budget to check"
+            );
             // Only a collapse that the bucket budget forces, and no more than it forces.
             assert_eq!(Some(sketch.resolution()), expected, "{name}");
             let bound = if sketch.resolution() == requested.resolution() {
@@ -71,7 +81,10 @@ fn estimates_are_within_relative_error_of_percentile_disc() {
         }
     }
     // Both kinds of sketches were checked.
-    assert!(kept >= 20 && collapsed >= 5, "{kept} kept, {collapsed} collapsed");
+    assert!(
+        kept >= 20 && collapsed >= 5,
+        "{kept} kept, {collapsed} collapsed"
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 // Per-call cost of validating the benchmark's 1 kB, 30-property document (release build):
 //   cargo run --release -p state-schema --example cost
-use std::time::Instant;
 use state_schema::CompiledSchema;
+use std::time::Instant;
 
 fn main() {
     let schema: serde_json::Value =
@@ -21,5 +21,8 @@ fn main() {
     for _ in 0..n {
         assert!(compiled.is_valid(&doc).unwrap());
     }
-    println!("is_valid: {:.2} µs per call", started.elapsed().as_secs_f64() * 1e6 / n as f64);
+    println!(
+        "is_valid: {:.2} µs per call",
+        started.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
 }

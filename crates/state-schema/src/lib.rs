@@ -66,11 +66,15 @@ pub enum SchemaError {
 impl fmt::Display for SchemaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SchemaError::NotASchema(kind) => write!(f, "a JSON Schema is an object or a boolean, not {kind}"),
+            SchemaError::NotASchema(kind) => {
+                write!(f, "a JSON Schema is an object or a boolean, not {kind}")
+            }
             SchemaError::TooLarge { bytes } => {
                 write!(f, "the schema is {bytes} bytes of JSON, more than the limit of {MAX_SCHEMA_BYTES}")
             }
-            SchemaError::TooDeep => write!(f, "the schema nests more than {MAX_SCHEMA_DEPTH} levels"),
+            SchemaError::TooDeep => {
+                write!(f, "the schema nests more than {MAX_SCHEMA_DEPTH} levels")
+            }
             SchemaError::UnknownDraft(uri) => write!(
                 f,
                 "unsupported $schema {}: use {DRAFT_2020_12} (the default) or {DRAFT_7}",
@@ -112,10 +116,15 @@ impl SchemaDraft {
             return Ok(SchemaDraft::Draft2020_12);
         };
         let Some(uri) = uri.as_str() else {
-            return Err(SchemaError::Invalid("$schema must be a string (a meta-schema URI)".into()));
+            return Err(SchemaError::Invalid(
+                "$schema must be a string (a meta-schema URI)".into(),
+            ));
         };
         let bare = uri.strip_suffix('#').unwrap_or(uri);
-        let bare = bare.strip_prefix("https://").or_else(|| bare.strip_prefix("http://")).unwrap_or(bare);
+        let bare = bare
+            .strip_prefix("https://")
+            .or_else(|| bare.strip_prefix("http://"))
+            .unwrap_or(bare);
         match bare {
             "json-schema.org/draft/2020-12/schema" => Ok(SchemaDraft::Draft2020_12),
             "json-schema.org/draft-07/schema" => Ok(SchemaDraft::Draft7),
@@ -153,8 +162,17 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let at = if self.instance_path.is_empty() { "(root)" } else { &self.instance_path };
-        write!(f, "{at}: {} (schema {})", self.message, display_pointer(&self.schema_path))
+        let at = if self.instance_path.is_empty() {
+            "(root)"
+        } else {
+            &self.instance_path
+        };
+        write!(
+            f,
+            "{at}: {} (schema {})",
+            self.message,
+            display_pointer(&self.schema_path)
+        )
     }
 }
 
@@ -177,7 +195,9 @@ pub struct CompiledSchema {
 
 impl fmt::Debug for CompiledSchema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CompiledSchema").field("draft", &self.draft).finish_non_exhaustive()
+        f.debug_struct("CompiledSchema")
+            .field("draft", &self.draft)
+            .finish_non_exhaustive()
     }
 }
 
@@ -201,11 +221,17 @@ impl CompiledSchema {
             .with_draft(draft.engine())
             .offline()
             .with_pattern_options(
-                PatternOptions::regex().size_limit(MAX_PATTERN_BYTES).dfa_size_limit(MAX_PATTERN_BYTES),
+                PatternOptions::regex()
+                    .size_limit(MAX_PATTERN_BYTES)
+                    .dfa_size_limit(MAX_PATTERN_BYTES),
             )
             .build(schema)
             .map_err(|error| SchemaError::Invalid(describe_schema_error(&error)))?;
-        Ok(CompiledSchema { validator, draft, nodes })
+        Ok(CompiledSchema {
+            validator,
+            draft,
+            nodes,
+        })
     }
 
     pub fn draft(&self) -> SchemaDraft {
@@ -222,7 +248,11 @@ impl CompiledSchema {
         self.on_validation_stack(state, || self.collect_violations(state, limit))
     }
 
-    fn on_validation_stack<T>(&self, state: &Value, validate: impl FnOnce() -> T) -> Result<T, TooComplex> {
+    fn on_validation_stack<T>(
+        &self,
+        state: &Value,
+        validate: impl FnOnce() -> T,
+    ) -> Result<T, TooComplex> {
         let depth = self.nodes.saturating_mul(depth_of(state) + 1);
         if depth > MAX_VALIDATION_DEPTH {
             return Err(TooComplex { depth });
@@ -296,7 +326,9 @@ fn depth_of(state: &Value) -> usize {
         deepest = deepest.max(depth);
         match value {
             Value::Array(items) => stack.extend(items.iter().map(|item| (item, depth + 1))),
-            Value::Object(members) => stack.extend(members.values().map(|member| (member, depth + 1))),
+            Value::Object(members) => {
+                stack.extend(members.values().map(|member| (member, depth + 1)))
+            }
             _ => {}
         }
     }
@@ -306,7 +338,11 @@ fn depth_of(state: &Value) -> usize {
 /// Text written by `write`, stopped at [`MAX_MESSAGE_CHARS`] characters (with `…`):
 /// writing stops there, so a long value is never formatted in full.
 fn bounded(write: impl FnOnce(&mut BoundedText) -> fmt::Result) -> String {
-    let mut out = BoundedText { text: String::new(), chars: 0, cut: false };
+    let mut out = BoundedText {
+        text: String::new(),
+        chars: 0,
+        cut: false,
+    };
     let _ = write(&mut out);
     if out.cut {
         out.text.push('…');

@@ -59,10 +59,16 @@ fn mapping() -> Mapping {
             0,
         )
     };
-    assert!(start != libc::MAP_FAILED, "could not map the {VALIDATION_STACK_BYTES}-byte validation stack");
+    assert!(
+        start != libc::MAP_FAILED,
+        "could not map the {VALIDATION_STACK_BYTES}-byte validation stack"
+    );
     // SAFETY: the first page of the mapping becomes the guard page.
     let guarded = unsafe { libc::mprotect(start, page, libc::PROT_NONE) };
-    assert!(guarded == 0, "could not protect the validation stack's guard page");
+    assert!(
+        guarded == 0,
+        "could not protect the validation stack's guard page"
+    );
     let base = unsafe { (start as *mut u8).add(page) };
     MAPPING.with(|mapping| mapping.set(Some(base)));
     Mapping { base, page }

@@ -15,7 +15,12 @@ fn refusal(schema: Value) -> SchemaError {
 /// Runs `f` on a thread whose stack is 2 MiB, a quarter of a backend's usual 8 MiB: a
 /// recursion the bounds do not contain overflows here first (and aborts the test).
 fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    std::thread::Builder::new().stack_size(2 << 20).spawn(f).unwrap().join().unwrap()
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
 }
 
 fn nested_object(depth: usize) -> Value {
@@ -36,15 +41,31 @@ fn a_violation_names_the_pointer_the_keyword_and_the_schema_path() {
         "properties": { "max_parallel": { "type": "integer", "minimum": 1 } },
         "required": ["name"]
     }));
-    assert!(schema.is_valid(&json!({ "name": "x", "max_parallel": 4 })).unwrap());
-    let violations = schema.violations(&json!({ "max_parallel": 0 }), 10).unwrap();
+    assert!(schema
+        .is_valid(&json!({ "name": "x", "max_parallel": 4 }))
+        .unwrap());
+    let violations = schema
+        .violations(&json!({ "max_parallel": 0 }), 10)
+        .unwrap();
     assert_eq!(violations.len(), 2, "{violations:?}");
-    let minimum = violations.iter().find(|v| v.keyword == "minimum").expect("a minimum violation");
+    let minimum = violations
+        .iter()
+        .find(|v| v.keyword == "minimum")
+        .expect("a minimum violation");
     assert_eq!(minimum.instance_path, "/max_parallel");
     assert_eq!(minimum.schema_path, "/properties/max_parallel/minimum");
-    assert_eq!(minimum.to_string(), "/max_parallel: 0 is less than the minimum of 1 (schema /properties/max_parallel/minimum)");
-    let required = violations.iter().find(|v| v.keyword == "required").expect("a required violation");
-    assert_eq!(required.to_string(), "(root): \"name\" is a required property (schema /required)");
+    assert_eq!(
+        minimum.to_string(),
+        "/max_parallel: 0 is less than the minimum of 1 (schema /properties/max_parallel/minimum)"
+    );
+    let required = violations
+        .iter()
+        .find(|v| v.keyword == "required")
+        .expect("a required violation");
+    assert_eq!(
+        required.to_string(),
+        "(root): \"name\" is a required property (schema /required)"
+    );
 }
 
 #[test]
@@ -58,10 +79,21 @@ fn violations_stop_at_the_limit() {
 #[test]
 fn drafts_are_2020_12_by_default_and_7_when_named() {
     assert_eq!(compile(json!({})).draft(), SchemaDraft::Draft2020_12);
-    for uri in [DRAFT_7, "http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft-07/schema"] {
-        assert_eq!(compile(json!({ "$schema": uri })).draft(), SchemaDraft::Draft7, "{uri}");
+    for uri in [
+        DRAFT_7,
+        "http://json-schema.org/draft-07/schema#",
+        "https://json-schema.org/draft-07/schema",
+    ] {
+        assert_eq!(
+            compile(json!({ "$schema": uri })).draft(),
+            SchemaDraft::Draft7,
+            "{uri}"
+        );
     }
-    assert_eq!(compile(json!({ "$schema": DRAFT_2020_12 })).draft(), SchemaDraft::Draft2020_12);
+    assert_eq!(
+        compile(json!({ "$schema": DRAFT_2020_12 })).draft(),
+        SchemaDraft::Draft2020_12
+    );
     // Draft 7's `dependencies` and 2020-12's `prefixItems` each work in their own draft.
     let seven = compile(json!({ "$schema": DRAFT_7, "dependencies": { "a": ["b"] } }));
     assert!(!seven.is_valid(&json!({ "a": 1 })).unwrap());
@@ -73,12 +105,20 @@ fn drafts_are_2020_12_by_default_and_7_when_named() {
 fn unknown_drafts_and_malformed_schemas_are_refused_with_the_reason() {
     let draft4 = refusal(json!({ "$schema": "http://json-schema.org/draft-04/schema#" }));
     assert!(matches!(draft4, SchemaError::UnknownDraft(_)), "{draft4}");
-    assert!(draft4.to_string().starts_with("unsupported $schema \"http://json-schema.org/draft-04/schema#\""));
-    assert!(matches!(refusal(json!({ "$schema": 7 })), SchemaError::Invalid(_)));
+    assert!(draft4
+        .to_string()
+        .starts_with("unsupported $schema \"http://json-schema.org/draft-04/schema#\""));
+    assert!(matches!(
+        refusal(json!({ "$schema": 7 })),
+        SchemaError::Invalid(_)
+    ));
     let bad_type = refusal(json!({ "type": "strnig" }));
     assert!(matches!(bad_type, SchemaError::Invalid(_)), "{bad_type}");
     let bad_minimum = refusal(json!({ "properties": { "n": { "minimum": "one" } } }));
-    assert!(bad_minimum.to_string().contains("/properties/n/minimum"), "{bad_minimum}");
+    assert!(
+        bad_minimum.to_string().contains("/properties/n/minimum"),
+        "{bad_minimum}"
+    );
     assert_eq!(refusal(json!(null)), SchemaError::NotASchema("null"));
     assert_eq!(refusal(json!([])), SchemaError::NotASchema("an array"));
     assert!(compile(json!(true)).is_valid(&json!(1)).unwrap());
@@ -87,9 +127,16 @@ fn unknown_drafts_and_malformed_schemas_are_refused_with_the_reason() {
 
 #[test]
 fn remote_references_are_refused_not_fetched() {
-    for reference in ["https://example.com/schema.json", "http://127.0.0.1:1/x", "file:///etc/passwd"] {
+    for reference in [
+        "https://example.com/schema.json",
+        "http://127.0.0.1:1/x",
+        "file:///etc/passwd",
+    ] {
         let error = refusal(json!({ "$ref": reference }));
-        assert!(matches!(error, SchemaError::Invalid(_)), "{reference}: {error}");
+        assert!(
+            matches!(error, SchemaError::Invalid(_)),
+            "{reference}: {error}"
+        );
     }
     // A reference inside the schema is fine.
     let local = compile(json!({ "$defs": { "n": { "type": "integer" } }, "$ref": "#/$defs/n" }));
@@ -98,7 +145,10 @@ fn remote_references_are_refused_not_fetched() {
 
 #[test]
 fn schemas_past_the_bounds_are_refused_before_compiling() {
-    assert_eq!(refusal(nested_object(MAX_SCHEMA_DEPTH + 1)), SchemaError::TooDeep);
+    assert_eq!(
+        refusal(nested_object(MAX_SCHEMA_DEPTH + 1)),
+        SchemaError::TooDeep
+    );
     // Nested 100,000 levels: refused without recursing (this runs on a small stack).
     let deep = on_small_stack(|| {
         let deep = nested_object(100_000);
@@ -118,12 +168,25 @@ fn catastrophic_patterns_take_linear_time() {
     let input = json!(format!("{}!", "a".repeat(100_000)));
     let started = Instant::now();
     assert!(!schema.is_valid(&input).unwrap());
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
     // Back-references and look-around need backtracking: refused when the schema is set.
-    assert!(matches!(refusal(json!({ "pattern": "(a)\\1" })), SchemaError::Invalid(_)));
-    assert!(matches!(refusal(json!({ "pattern": "a(?=b)" })), SchemaError::Invalid(_)));
+    assert!(matches!(
+        refusal(json!({ "pattern": "(a)\\1" })),
+        SchemaError::Invalid(_)
+    ));
+    assert!(matches!(
+        refusal(json!({ "pattern": "a(?=b)" })),
+        SchemaError::Invalid(_)
+    ));
     // A pattern whose automaton would be enormous is refused, not built.
-    assert!(matches!(refusal(json!({ "pattern": "(\\w{1000}){100}" })), SchemaError::Invalid(_)));
+    assert!(matches!(
+        refusal(json!({ "pattern": "(\\w{1000}){100}" })),
+        SchemaError::Invalid(_)
+    ));
 }
 
 #[test]
@@ -136,7 +199,8 @@ fn recursive_references_follow_the_state_and_stay_on_the_stack() {
     let valid = on_small_stack(move || {
         let compiled = CompiledSchema::compile(&schema).unwrap();
         let state = nested_object(1000);
-        let valid = compiled.is_valid(&state).unwrap() && compiled.violations(&state, 5).unwrap().is_empty();
+        let valid = compiled.is_valid(&state).unwrap()
+            && compiled.violations(&state, 5).unwrap().is_empty();
         std::mem::forget(state);
         valid
     });
@@ -170,7 +234,11 @@ fn format_assertions_follow_the_draft() {
     // A format check over a long string stays fast.
     let started = Instant::now();
     let _ = seven.is_valid(&json!(format!("{}@", "a".repeat(1 << 20))));
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -187,9 +255,15 @@ fn messages_about_large_values_are_cut_while_written() {
 fn reference_chain(hops: usize) -> Value {
     let mut defs = serde_json::Map::new();
     for hop in 0..hops {
-        defs.insert(format!("n{hop}"), json!({ "$ref": format!("#/$defs/n{}", hop + 1) }));
+        defs.insert(
+            format!("n{hop}"),
+            json!({ "$ref": format!("#/$defs/n{}", hop + 1) }),
+        );
     }
-    defs.insert(format!("n{hops}"), json!({ "type": ["object", "integer"], "properties": { "a": { "$ref": "#/$defs/n0" } } }));
+    defs.insert(
+        format!("n{hops}"),
+        json!({ "type": ["object", "integer"], "properties": { "a": { "$ref": "#/$defs/n0" } } }),
+    );
     json!({ "$defs": defs, "$ref": "#/$defs/n0" })
 }
 
@@ -216,10 +290,22 @@ fn the_deepest_validation_allowed_fits_its_stack() {
 #[test]
 fn validation_at_the_state_size_limit_takes_bounded_time() {
     let cases = [
-        (json!({ "uniqueItems": true }), Value::Array((0..1_000_000).map(|i| json!(i)).collect())),
-        (json!({ "uniqueItems": true }), Value::Array((0..200_000).map(|i| json!({ "k": i })).collect())),
-        (json!({ "type": "string", "pattern": "^(a|aa)+$" }), json!("a".repeat(10 << 20))),
-        (json!({ "type": "string", "maxLength": 1 }), json!("é".repeat(5 << 20))),
+        (
+            json!({ "uniqueItems": true }),
+            Value::Array((0..1_000_000).map(|i| json!(i)).collect()),
+        ),
+        (
+            json!({ "uniqueItems": true }),
+            Value::Array((0..200_000).map(|i| json!({ "k": i })).collect()),
+        ),
+        (
+            json!({ "type": "string", "pattern": "^(a|aa)+$" }),
+            json!("a".repeat(10 << 20)),
+        ),
+        (
+            json!({ "type": "string", "maxLength": 1 }),
+            json!("é".repeat(5 << 20)),
+        ),
         (
             json!({ "items": { "anyOf": [{ "type": "string" }, { "type": "integer", "minimum": 0 }] }, "contains": { "const": -1 } }),
             Value::Array((0..1_000_000).map(|i| json!(i)).collect()),
