@@ -1,4 +1,6 @@
+# shellcheck shell=bash
 # Shared by the workloads in bench/workloads (sourced). bench/run.sh starts the cluster.
+# shellcheck source=../scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 BENCH_HOST=$RUN_DIR/${BENCH_CLUSTER:?run through bench/run.sh}
 

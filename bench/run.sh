@@ -7,6 +7,7 @@
 # Usage: bench/run.sh [workload...]   (default: every bench/workloads/*.sh)
 # Environment: CHRONICLE_PG (the major, default 17), BENCH_SECONDS (per pgbench run,
 # default 15), BENCH_PORT (default 54340).
+# shellcheck source=../scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh"
 
 export BENCH_SECONDS=${BENCH_SECONDS:-15}

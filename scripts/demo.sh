@@ -6,6 +6,7 @@
 #
 # Environment: CHRONICLE_PG=15|17|18 (default 17, Supabase's default). Whatever the major,
 # the demo has the same port, socket directory and database name.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 DEMO_PORT=${CHRONICLE_DEMO_PORT:-54320}

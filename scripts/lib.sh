@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/demo.sh, scripts/test.sh, bench/run.sh and the tests (sourced, not run).
 #
 # Three jobs: install whatever a fresh Debian 12 machine is missing, give each supported
@@ -71,8 +72,8 @@ use_major() {
     TARGET_DIR=$REPO_ROOT/target/pg$1
   fi
   APT_PACKAGES=(
-    postgresql-$1 postgresql-server-dev-$1 postgresql-$1-cron
-    postgresql-$1-tdigest postgresql-$1-pgq3
+    "postgresql-$1" "postgresql-server-dev-$1" "postgresql-$1-cron"
+    "postgresql-$1-tdigest" "postgresql-$1-pgq3"
     libclang-dev clang gcc libc6-dev make pkg-config procps sudo
   )
   # (cargo pgrx test --runas copies the extension in with sudo, root or not.)
@@ -246,11 +247,17 @@ ensure_toolchain() {
 # cargo_for_major ARGS...: cargo in the current major's userland, building into its own
 # target directory with only its pgrx feature.
 cargo_for_major() {
-  local features=(--no-default-features --features "pg$PG_MAJOR")
+  # The features go before a `--` (what follows it is the tool's own, as clippy's -D warnings).
+  local arg args=() rest=() seen_dashes=
+  for arg in "$@"; do
+    if [ -z "$seen_dashes" ] && [ "$arg" = -- ]; then seen_dashes=1; fi
+    if [ -n "$seen_dashes" ]; then rest+=("$arg"); else args+=("$arg"); fi
+  done
+  args+=(--no-default-features --features "pg$PG_MAJOR" "${rest[@]}")
   if [ -n "$PG_ROOT" ]; then
-    (cd "$REPO_ROOT" && in_root env CARGO_TARGET_DIR="$TARGET_DIR" cargo "$@" "${features[@]}")
+    (cd "$REPO_ROOT" && in_root env CARGO_TARGET_DIR="$TARGET_DIR" cargo "${args[@]}")
   else
-    (cd "$REPO_ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo "$@" "${features[@]}")
+    (cd "$REPO_ROOT" && CARGO_TARGET_DIR="$TARGET_DIR" cargo "${args[@]}")
   fi
 }
 
@@ -337,13 +344,13 @@ node_run() {
 # cluster_stop NAME: stops whichever major's server runs in NAME (a fast shutdown, by
 # signal, so it needs no major's tools).
 cluster_stop() {
-  local pidfile pid tries
+  local pidfile pid
   for pidfile in "$RUN_DIR/$1"/*/postmaster.pid; do
     [ -f "$pidfile" ] || continue
     pid=$(head -n 1 "$pidfile")
     [ -n "$pid" ] && as_root kill -0 "$pid" 2>/dev/null || continue
     as_root kill -INT "$pid"
-    for tries in $(seq 600); do
+    for _ in $(seq 600); do
       as_root kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tier on every supported PostgreSQL major and exits non-zero on the first
 # failure, naming the tier and the major:
+#   lint         cargo fmt --check (rustfmt.toml), cargo clippy -D warnings over the workspace,
+#                and every shell script through ShellCheck (.shellcheckrc), once
 #   unit         pure crates: cargo test (no PostgreSQL), once
 #   pgrx         in-module #[pg_test]s: cargo pgrx test, PostgreSQL running as `postgres`
 #   regress      pg_regress: tests/pg_regress against a scratch cluster with pg_cron preloaded
@@ -14,22 +16,35 @@
 # Usage: scripts/test.sh [tier...]         (default: every tier)
 # Environment: CHRONICLE_PG="15 17 18"      the majors to test (default: every supported one)
 #              CHRONICLE_TESTS="upgrade …"  only these integration tests (default: all)
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 REGRESS_PORT=${CHRONICLE_TEST_PORT:-54331}
 REGRESS_CLUSTER=regress
-ONCE_TIERS=" unit fuzz "
+ONCE_TIERS=" lint unit fuzz "
 
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(unit pgrx regress integration client fuzz)
+[ ${#tiers[@]} -gt 0 ] || tiers=(lint unit pgrx regress integration client fuzz)
 for tier in "${tiers[@]}"; do
   case $tier in
-    unit|pgrx|regress|integration|client|fuzz) ;;
-    *) echo "unknown tier: $tier (expected unit, pgrx, regress, integration, client or fuzz)" >&2; exit 2 ;;
+    lint|unit|pgrx|regress|integration|client|fuzz) ;;
+    *) echo "unknown tier: $tier (expected lint, unit, pgrx, regress, integration, client or fuzz)" >&2; exit 2 ;;
   esac
 done
 read -r -a majors <<<"$(selected_majors "${SUPPORTED_MAJORS[*]}")"
 for major in "${majors[@]}"; do (use_major "$major") || exit 1; done
+
+# Style and static checks. Clippy builds the extension against the first selected major
+# (pgrx needs one), so the tier runs once that major is set up.
+run_lint() {
+  command -v shellcheck >/dev/null || ensure_host_packages shellcheck
+  (cd "$REPO_ROOT" && cargo fmt --version >/dev/null 2>&1) \
+    || fail "rustfmt is missing from the Rust toolchain (rustup component add rustfmt)"
+  (cd "$REPO_ROOT" && cargo fmt --all --check) || fail "cargo fmt --all --check: run cargo fmt --all"
+  cargo_for_major clippy --workspace --all-targets -- -D warnings
+  (cd "$REPO_ROOT" && shellcheck -S warning -x scripts/*.sh bench/*.sh bench/workloads/*.sh \
+     tests/integration/*.sh .ci/run)
+}
 
 run_unit() {
   (cd "$REPO_ROOT" && cargo test --workspace --exclude pg_chronicle)
@@ -184,6 +199,11 @@ fi
 ensure_cargo_pgrx
 wants client && ensure_node
 
+if wants lint; then
+  use_major "${majors[0]}"
+  ensure_major
+  run_tier lint
+fi
 wants unit && run_tier unit
 for major in "${majors[@]}"; do
   wants pgrx || wants regress || wants integration || wants client || break

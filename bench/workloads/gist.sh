@@ -8,6 +8,7 @@
 #   - Gist API requests sent for 1,000 rapid writes (one transaction each, pgbench) to
 #     one entity in latest mode, with an exporter running throughout: with its default
 #     spacing of requests (1 s, GitHub's guidance) and, for comparison, with none.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 DB=chronicle_bench_gist
 S=$(mktemp -d)

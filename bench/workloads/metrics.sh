@@ -7,6 +7,7 @@
 # the whole week (the worst case for an incremental refresh), the dashboard queries
 # against the same questions asked of the raw table, and a check that the rollups equal
 # a direct aggregate of the raw rows.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 DB=chronicle_bench_metrics
 ROWS=${BENCH_METRICS_ROWS:-2000000}

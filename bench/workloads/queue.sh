@@ -9,6 +9,7 @@
 # and after. Then a deep backlog on a few files (every_version on 10 hot entities), whose
 # exports must leave one at a time per file, against a plain table that keeps that order
 # the textbook way.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 DB=chronicle_bench_queue
 S=$(mktemp -d)

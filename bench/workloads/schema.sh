@@ -6,6 +6,7 @@
 # schema compiled on every call) and with hand-written PL/pgSQL of the same rules. 8 and
 # 1 clients, SCHEMA_ROUNDS interleaved rounds (default 5) of BENCH_SECONDS / 3 each;
 # the figures are medians.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 DB=chronicle_bench_schema
 S=$(mktemp -d)

@@ -4,6 +4,7 @@
 # and the tdigest extension (compression 100); the same grouped by 100 commands; a rollup
 # of 720 hourly sketches; and the error of each estimate against percentile_disc.
 # Each query runs three times in one session; the fastest run counts.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 DB=chronicle_bench_sketch
 ROWS=${BENCH_SKETCH_ROWS:-10000000}

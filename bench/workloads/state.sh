@@ -3,6 +3,7 @@
 # 1,000 entities for put_state and direct INSERT, against a plain unversioned upsert and
 # the seeds' PL/pgSQL trigger; invariant violations; per-write cost at 1 and 100,000
 # versions of one entity.
+# shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
 DB=chronicle_bench_state
 S=$(mktemp -d)

@@ -4,6 +4,7 @@
 # invariant holds: versions gapless with at most one current version, every write a client
 # saw committed is there, every committed version is in the export queue (or was
 # acknowledged), and the rollups equal a fresh recomputation after one refresh.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 DB=chronicle_it_crash
 S=$(mktemp -d)
@@ -58,6 +59,8 @@ log "restart and recovery"
 # and a zombie's pid still looks alive to the new postmaster's lock-file check. Once none
 # of them is running, the stale lock files are removed, as after a real crash.
 for _ in $(seq 1 50); do
+  # The children's pids are meant to split into separate arguments.
+  # shellcheck disable=SC2046
   running=$(ps -o stat= -p "$postmaster" $(pgrep -P "$postmaster" || true) 2>/dev/null | grep -vc '^Z' || true)
   [ "$running" = 0 ] && break
   sleep 0.2

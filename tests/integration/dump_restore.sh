@@ -2,6 +2,7 @@
 # pg_dump / pg_restore of a database using the extension keeps all its data: state
 # history, executions, rollups with their sketches, the export queue, targets and
 # imports; and the restored database goes on working (numbering, refresh, queue).
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 SRC=chronicle_it_dump_src
 DST=chronicle_it_dump_dst

@@ -7,6 +7,7 @@
 # ones that ack too late (after their lease was claimed again). Afterwards every committed version
 # (every_version mode) or the last version of every file (latest mode) must have been
 # acknowledged, and every export acknowledged exactly once.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 DB=chronicle_it_delivery
 S=$(mktemp -d)

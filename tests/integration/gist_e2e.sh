@@ -16,6 +16,7 @@
 #      every entity's current state, the every_version type with every version, in
 #      order, each its own Gist revision; verify on the copy exits 0.
 # At the end export_stats() shows nothing pending, in flight or dead.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 SRC=chronicle_it_gist_src
 COPY=chronicle_it_gist_copy

@@ -1,5 +1,7 @@
+# shellcheck shell=bash
 # Shared by the integration tests (sourced). scripts/test.sh starts the cluster and sets
 # CHRONICLE_CLUSTER and CHRONICLE_PORT; each test makes its own database.
+# shellcheck source=../../scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 
 IT_CLUSTER=${CHRONICLE_CLUSTER:?run through scripts/test.sh}

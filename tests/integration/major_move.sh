@@ -10,6 +10,7 @@
 # The old cluster is the host's PostgreSQL 15. pg_upgrade runs in the new major's root and
 # needs 15's programs there: the host's, run with the host's own loader and libraries
 # (bound read-only at /host), behind wrappers at 15's usual paths.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 NEW_MAJOR=$PG_MAJOR
 case $NEW_MAJOR in
@@ -133,7 +134,7 @@ echo "ok: after $MOVE every row, the cron job, every percentile and every merged
 echo "$after" | sed 's/^/    /' >&2
 
 # Leases: a made-up token is refused, the kept ones still hold.
-read -r lease_id lease_token < <(head -n 1 "$S/leases")
+read -r lease_id _ < <(head -n 1 "$S/leases")
 stale=$(on_new sql $DB "SELECT chronicle.export_ack($lease_id, gen_random_uuid(), 'r')" 2>&1) \
   && { echo "FAIL: export_ack took a stale token after the move: $stale" >&2; exit 1; }
 echo "ok: a stale lease token is refused: $(echo "$stale" | head -n 1)" >&2

@@ -4,6 +4,7 @@
 # Gist file and diff were hundreds of times its size. Before 0.4.0 a 6 MB state made
 # Rust fail an allocation, which aborts the backend and restarts the whole server. Now
 # every write succeeds or fails with a clean error, and the server never restarts.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 NAME=memory-bounds
 PORT=$((IT_PORT + 7))

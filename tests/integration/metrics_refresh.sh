@@ -4,6 +4,7 @@
 #     refreshes run in a loop at once; after a final refresh every rollup equals a direct
 #     aggregate of the raw rows.
 #  2. chronicle.schedule_refresh() with the real pg_cron: the job runs and refreshes.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 DB=chronicle_regress   # pg_cron's database (cron.database_name) on the test cluster
 S=$(mktemp -d)

@@ -8,6 +8,7 @@
 #     (a schema change and a write hold conflicting locks, so one happens wholly first);
 #   - writes were refused under both schemas (the race really ran), and none was lost:
 #     every accepted write is a version.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 DB=chronicle_it_schema_race
 SCRIPTS=$(mktemp -d)

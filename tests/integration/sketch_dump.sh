@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # quantile_sketch values survive pg_dump and pg_restore byte for byte.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 SRC=chronicle_it_dump_src
 DST=chronicle_it_dump_dst

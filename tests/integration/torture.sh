@@ -4,6 +4,7 @@
 # refreshes loop and eight exporters claim and acknowledge, all at once. Afterwards: zero
 # state invariant violations, every version queued exactly once for export, the queue
 # drained in version order per file, and the rollups equal to the raw rows.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 DB=chronicle_it_torture
 SECONDS_OF_TORTURE=${CHRONICLE_TORTURE_SECONDS:-60}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The extension is trusted: a database owner who is not a superuser installs it (as
 # Supabase's postgres role does), uses every part of it, grants it on, and drops it.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 DB=chronicle_it_trusted
 cluster_psql "$IT_CLUSTER" "$IT_PORT" -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \

@@ -4,12 +4,17 @@
 # database goes on working, and its extension objects (members, definitions, columns,
 # constraints, indexes, triggers, policies, privileges, comments, dump configuration)
 # are exactly those of a fresh install of the current version.
+# shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 OLD=chronicle_it_upgrade_old
 NEW=chronicle_it_upgrade_new
 EXTENSION_DIR=$(pg_tool pg_config --sharedir)/extension
 installed_scripts=()
-trap 'for f in "${installed_scripts[@]}"; do in_root rm -f "$f"; done' EXIT
+remove_installed_scripts() {
+  local script
+  for script in "${installed_scripts[@]}"; do in_root rm -f "$script"; done
+}
+trap remove_installed_scripts EXIT
 
 # The catalog's view of the extension, one line per fact, in a fixed order.
 CATALOG_FINGERPRINT=$(cat <<'SQL'
