@@ -24,6 +24,12 @@ RESULTS=$REPO_ROOT/bench/results/pg$PG_MAJOR
 install_extension release
 cluster_start "$BENCH_CLUSTER" "$BENCH_PORT" "shared_buffers = '1GB'" "max_wal_size = '4GB'" \
   "max_parallel_workers_per_gather = 2" "cron.database_name = 'chronicle_bench'"
+# Figures come only from the release build just made: the library the server loaded must
+# be byte for byte that build (a debug build runs several times slower).
+built=$TARGET_DIR/release/libpg_chronicle.so
+loaded=$(pg_tool pg_config --pkglibdir)/pg_chronicle.so
+in_root cmp -s "$built" "$loaded" \
+  || fail "the server's $loaded is not the release build $built: refusing to report figures"
 mkdir -p "$RESULTS"
 {
   echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr);" \

@@ -273,6 +273,36 @@ install_extension() {
     || { tail -n 20 "$logfile" >&2; fail "building pg_chronicle for PostgreSQL $PG_MAJOR failed; see $logfile"; }
 }
 
+# save_installed_extension / restore_installed_extension: the pg_chronicle files in the
+# current major's server directories (the library, the control file and SQL scripts), kept
+# in $RUN_DIR/installed-pgNN before a test installs its own build over them, and put back
+# afterwards, so a release build that demo.sh or bench/run.sh installed is what the server
+# loads again once the tests are done (or nothing, if nothing was installed).
+installed_backup() { echo "$RUN_DIR/installed-pg$PG_MAJOR"; }
+save_installed_extension() {
+  local backup libdir sharedir
+  backup=$(installed_backup)
+  [ -f "$backup/.saved" ] && return 0
+  libdir=$(pg_tool pg_config --pkglibdir); sharedir=$(pg_tool pg_config --sharedir)
+  as_root install -d -m 755 "$RUN_DIR"
+  as_root rm -rf "$backup"
+  as_root install -d -m 755 "$backup/lib" "$backup/extension"
+  in_root sh -c 'for f in "$1"/pg_chronicle*.so; do [ -e "$f" ] && cp -a "$f" "$3/lib/"; done
+                 for f in "$2"/extension/pg_chronicle*; do [ -e "$f" ] && cp -a "$f" "$3/extension/"; done
+                 touch "$3/.saved"' _ "$libdir" "$sharedir" "$backup"
+}
+restore_installed_extension() {
+  local backup libdir sharedir
+  backup=$(installed_backup)
+  [ -f "$backup/.saved" ] || return 0
+  libdir=$(pg_tool pg_config --pkglibdir); sharedir=$(pg_tool pg_config --sharedir)
+  in_root sh -c 'rm -f "$1"/pg_chronicle*.so "$2"/extension/pg_chronicle*
+                 for f in "$3"/lib/* "$3"/extension/*; do [ -e "$f" ] || continue
+                   case $f in */lib/*) cp -a "$f" "$1/" ;; *) cp -a "$f" "$2/extension/" ;; esac
+                 done' _ "$libdir" "$sharedir" "$backup"
+  as_root rm -rf "$backup"
+}
+
 # postgres_dir NAME: a directory the current major's postgres user owns, below RUN_DIR.
 postgres_dir() {
   as_root install -d -m 755 "$RUN_DIR"

@@ -11,7 +11,9 @@
 #                scratch cluster, both drivers, both through Drizzle
 #   fuzz         the sketch decoder and the JSON patch/diff code under cargo fuzz, once
 # Installs whatever is missing first (Debian packages, the Debian roots of 17 and 18,
-# cargo-pgrx, pgrx init, Node 20 and the client's npm packages). The roots are made in the background while the host's major runs.
+# cargo-pgrx, pgrx init, Node 20 and the client's npm packages). The tests install debug
+# builds into each major's server directories; what was installed there before (a release
+# build of demo.sh or bench/run.sh) is put back when they end, pass or fail. The roots are made in the background while the host's major runs.
 #
 # Usage: scripts/test.sh [tier...]         (default: every tier)
 # Environment: CHRONICLE_PG="15 17 18"      the majors to test (default: every supported one)
@@ -168,8 +170,12 @@ run_tier() {
 
 print_timings() { [ ${#timings[@]} -eq 0 ] || { log "tier timings"; printf '  %s\n' "${timings[@]}" >&2; }; }
 declare -A root_jobs=()
+# The majors whose installed extension a tier replaced; put back on exit, pass or fail.
+saved_majors=()
 on_exit() {
   print_timings
+  local major
+  for major in "${saved_majors[@]}"; do (use_major "$major"; restore_installed_extension) || true; done
   # A root still being made when a tier failed is not left half-made in the background.
   local job
   for job in "${root_jobs[@]}"; do kill "$job" 2>/dev/null || true; done
@@ -212,6 +218,8 @@ for major in "${majors[@]}"; do
     wait "${root_jobs[$major]}" || { cat "$LOG_DIR/root-job-pg$major.log" >&2; fail "the Debian $PG_SUITE root for PostgreSQL $major"; }
   fi
   ensure_major
+  save_installed_extension
+  saved_majors+=("$major")
   for tier in pgrx regress integration client; do wants $tier && run_tier $tier; done
   cluster_stop "$REGRESS_CLUSTER"
 done
