@@ -368,7 +368,18 @@ ensure_node() {
 
 # node_run COMMAND...: COMMAND (npm, node) with the Node that ensure_node chose.
 node_run() {
-  if [ -z "$NODE_ROOT_MAJOR" ]; then "$@"; else (use_major "$NODE_ROOT_MAJOR"; in_root "$@"); fi
+  if [ -z "$NODE_ROOT_MAJOR" ]; then "$@"; return; fi
+  # The root's own PATH: a node earlier on the host's PATH (the one found too old) is
+  # visible inside the root too, through the directories bound there. The host's CA
+  # certificates go along: a registry proxy the host trusts must be trusted in the root.
+  local cafile=/etc/ssl/certs/ca-certificates.crt trust=()
+  if [ -f "$cafile" ]; then
+    as_root install -d -m 755 "$RUN_DIR"
+    as_root install -m 644 "$cafile" "$RUN_DIR/host-ca-certificates.crt"
+    trust=(NODE_EXTRA_CA_CERTS="$RUN_DIR/host-ca-certificates.crt" npm_config_cafile="$RUN_DIR/host-ca-certificates.crt")
+  fi
+  (use_major "$NODE_ROOT_MAJOR"
+   in_root env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${trust[@]}" "$@")
 }
 
 # cluster_stop NAME: stops whichever major's server runs in NAME (a fast shutdown, by
