@@ -19,8 +19,9 @@
 //!   process, see `stack.rs`), which holds the cap with room to spare (measured: under
 //!   1 KiB per level in a debug build; the tests run the worst case). A backend's own
 //!   stack is never at risk.
-//! - **Bounded messages.** Each violation's message is cut at [`MAX_MESSAGE_CHARS`]
-//!   while it is written, so a violation on a large value never builds a large string.
+//! - **Bounded messages.** Each violation's message and JSON Pointers are cut at
+//!   [`MAX_MESSAGE_CHARS`] while they are written, so a violation on a large value or under
+//!   a long key never builds a large string.
 //!
 //! Nothing here touches PostgreSQL; the extension calls it from its write path.
 
@@ -150,11 +151,12 @@ impl SchemaDraft {
 /// One way a state fails its schema.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// JSON Pointer of the failing value in the state (`""` for the whole state).
+    /// JSON Pointer of the failing value in the state (`""` for the whole state), cut at
+    /// [`MAX_MESSAGE_CHARS`].
     pub instance_path: String,
     /// The schema keyword that failed (`minimum`, `required`, `type`, …).
     pub keyword: String,
-    /// JSON Pointer of that keyword in the schema.
+    /// JSON Pointer of that keyword in the schema, cut at [`MAX_MESSAGE_CHARS`].
     pub schema_path: String,
     /// What is wrong, cut at [`MAX_MESSAGE_CHARS`].
     pub message: String,
@@ -264,14 +266,13 @@ impl CompiledSchema {
         self.validator
             .iter_errors(state)
             .take(limit)
-            .map(|error| {
-                let schema_path = error.schema_path().as_str().to_owned();
-                Violation {
-                    instance_path: error.instance_path().as_str().to_owned(),
-                    keyword: keyword_of(&schema_path),
-                    schema_path,
-                    message: bounded(|out| write!(out, "{error}")),
-                }
+            .map(|error| Violation {
+                // A pointer is as long as the keys on its way (a state's key can be
+                // megabytes): cut like the message.
+                instance_path: bounded(|out| out.write_str(error.instance_path().as_str())),
+                keyword: keyword_of(error.schema_path().as_str()),
+                schema_path: bounded(|out| out.write_str(error.schema_path().as_str())),
+                message: bounded(|out| write!(out, "{error}")),
             })
             .collect()
     }
@@ -286,7 +287,7 @@ fn keyword_of(schema_path: &str) -> String {
 /// The crate's message for a schema it refused, with where in the schema.
 fn describe_schema_error(error: &jsonschema::ValidationError<'_>) -> String {
     let message = bounded(|out| write!(out, "{error}"));
-    let at = error.instance_path().as_str();
+    let at = bounded(|out| out.write_str(error.instance_path().as_str()));
     if at.is_empty() {
         message
     } else {

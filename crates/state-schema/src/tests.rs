@@ -320,3 +320,20 @@ fn validation_at_the_state_size_limit_takes_bounded_time() {
         assert!(elapsed < Duration::from_secs(20), "{schema}: {elapsed:?}");
     }
 }
+
+#[test]
+fn pointers_under_long_keys_are_cut_too() {
+    let schema = compile(json!({ "additionalProperties": { "type": "integer" } }));
+    let key = "k".repeat(1 << 20);
+    let mut state = serde_json::Map::new();
+    state.insert(key, json!("not an integer"));
+    let violations = schema.violations(&Value::Object(state), 1).unwrap();
+    assert_eq!(violations.len(), 1);
+    assert_eq!(violations[0].keyword, "type");
+    assert!(violations[0].instance_path.chars().count() <= MAX_MESSAGE_CHARS + 1);
+    assert!(
+        violations[0].instance_path.starts_with("/kkk")
+            && violations[0].instance_path.ends_with('…')
+    );
+    assert!(violations[0].to_string().chars().count() < 4 * MAX_MESSAGE_CHARS);
+}
