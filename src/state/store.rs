@@ -102,24 +102,6 @@ pub fn write_version(
     let claimed = claim_next_version(client, key, &checksum, state.origin)?;
     let (version, valid_from) = (claimed.version, claimed.valid_from);
     let id = uuid_v7();
-    static INSERT: Statement = Statement {
-        sql: "INSERT INTO chronicle.state_versions
-                     (entity_type, entity_id, version, state, valid_from, checksum, id, created_by, command_id,
-                      schema_version)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        params: &[
-            pg_sys::TEXTOID,
-            pg_sys::TEXTOID,
-            pg_sys::INT4OID,
-            pg_sys::JSONBOID,
-            pg_sys::TIMESTAMPTZOID,
-            pg_sys::TEXTOID,
-            pg_sys::UUIDOID,
-            pg_sys::UUIDOID,
-            pg_sys::UUIDOID,
-            pg_sys::INT4OID,
-        ],
-    };
     let [entity_type, entity_id] = key.args();
     let mut args = vec![
         entity_type,
@@ -163,6 +145,28 @@ pub fn write_version(
     })
 }
 
+/// The parameters of a version row, in the order of the INSERTs below.
+const VERSION_PARAMS: &[pg_sys::Oid] = &[
+    pg_sys::TEXTOID,
+    pg_sys::TEXTOID,
+    pg_sys::INT4OID,
+    pg_sys::JSONBOID,
+    pg_sys::TIMESTAMPTZOID,
+    pg_sys::TEXTOID,
+    pg_sys::UUIDOID,
+    pg_sys::UUIDOID,
+    pg_sys::UUIDOID,
+    pg_sys::INT4OID,
+];
+
+static INSERT: Statement = Statement {
+    sql: "INSERT INTO chronicle.state_versions
+                 (entity_type, entity_id, version, state, valid_from, checksum, id, created_by, command_id,
+                  schema_version)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    params: VERSION_PARAMS,
+};
+
 // A version as releases before 0.5.0 store it (no schema_version), which a database
 // keeps until ALTER EXTENSION pg_chronicle UPDATE runs: the library is replaced first, and
 // writes must go on working meanwhile.
@@ -170,17 +174,7 @@ static INSERT_BEFORE_SCHEMAS: Statement = Statement {
     sql: "INSERT INTO chronicle.state_versions
                  (entity_type, entity_id, version, state, valid_from, checksum, id, created_by, command_id)
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    params: &[
-        pg_sys::TEXTOID,
-        pg_sys::TEXTOID,
-        pg_sys::INT4OID,
-        pg_sys::JSONBOID,
-        pg_sys::TIMESTAMPTZOID,
-        pg_sys::TEXTOID,
-        pg_sys::UUIDOID,
-        pg_sys::UUIDOID,
-        pg_sys::UUIDOID,
-    ],
+    params: VERSION_PARAMS.split_at(9).0,
 };
 
 /// A claimed version number, and where the entity type is exported to, if anywhere.
