@@ -75,7 +75,7 @@ export async function queryOne<T extends Row = Row>(db: Db, text: string, params
   return rows[0] as T;
 }
 
-/** Runs `fn` in a transaction on `db` (a new one, or a savepoint-free reuse of a Drizzle transaction's). */
+/** Runs `fn` in a transaction on `db` (a Drizzle transaction given as `db` nests a savepoint). */
 export async function inTransaction<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
   const kind = kindOf(db);
   if (kind === 'drizzle') return (db as DrizzleLike).transaction((tx) => fn(tx as Db));
