@@ -27,7 +27,7 @@ cluster_start "$BENCH_CLUSTER" "$BENCH_PORT" "shared_buffers = '1GB'" "max_wal_s
 # Figures come only from the release build just made: the library the server loaded must
 # be byte for byte that build (a debug build runs several times slower).
 built=$TARGET_DIR/release/libpg_chronicle.so
-loaded=$(pg_tool pg_config --pkglibdir)/pg_chronicle.so
+loaded=$(pg_tool pg_config --pkglibdir)/pg_chronicle-$(extension_version).so
 in_root cmp -s "$built" "$loaded" \
   || fail "the server's $loaded is not the release build $built: refusing to report figures"
 mkdir -p "$RESULTS"

@@ -263,6 +263,12 @@ cargo_for_major() {
 
 # Builds the extension and installs it into the current major's PostgreSQL directories
 # (each major has its own, so one never overwrites another's). $1: "release" or "debug".
+# The version being built (Cargo.toml's), which names its library: each release's is
+# pg_chronicle-<version>.so, so that a database not yet updated keeps loading its own.
+extension_version() {
+  sed -n 's/^version = "\(.*\)"$/\1/p' "$REPO_ROOT/Cargo.toml" | head -n 1
+}
+
 install_extension() {
   local flags=(--pg-config "$PG_CONFIG") logfile=$LOG_DIR/install-pg$PG_MAJOR.log
   [ "${1:-debug}" = release ] && flags+=(--release)

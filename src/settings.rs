@@ -1,7 +1,10 @@
 //! The extension's GUCs. Registered in `_PG_init`, so they exist as soon as the library is
 //! loaded (by `CREATE EXTENSION`, by a call to any chronicle function, or preloaded).
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use pgrx::pg_sys;
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 
@@ -48,7 +51,22 @@ const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 pub static REDACT_KEYS: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(DEFAULT_REDACT_KEYS));
 
+/// Whether this library registered the settings (below). It did not when the backend had
+/// already loaded another release's library, which registered them first: each release has
+/// a library of its own, and a session that called a function of a database's old release
+/// before `ALTER EXTENSION pg_chronicle UPDATE` loads the new library beside the old one.
+/// PostgreSQL refuses to define a setting twice, so the new library reads them by name.
+static REGISTERED_HERE: AtomicBool = AtomicBool::new(false);
+
 pub fn register() {
+    // SAFETY: a lookup by NUL-terminated name; missing_ok, so an unknown name gives 0.
+    let flags = unsafe { pg_sys::GetConfigOptionFlags(c"chronicle.max_state_bytes".as_ptr(), true) };
+    // Registered settings always have flags (max_state_bytes has its unit); a placeholder
+    // made by `SET chronicle.max_state_bytes` before any library loaded is ours to take over.
+    if flags != 0 && flags & pg_sys::GUC_CUSTOM_PLACEHOLDER as i32 == 0 {
+        return;
+    }
+    REGISTERED_HERE.store(true, Ordering::Relaxed);
     // SUSET: the limit protects the Gist copy, so an ordinary session must not lift it for
     // itself; an administrator can still `GRANT SET ON PARAMETER chronicle.max_state_bytes`.
     GucRegistry::define_int_guc(
@@ -82,8 +100,30 @@ pub fn register() {
     );
 }
 
+/// A setting another release's library registered, as text (integers without units).
+fn registered_elsewhere(name: &CStr) -> String {
+    // SAFETY: the setting exists (register() saw it), so this returns a valid C string,
+    // which is copied before anything else can change it.
+    unsafe {
+        CStr::from_ptr(pg_sys::GetConfigOption(name.as_ptr(), false, false))
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+fn int_setting(setting: &GucSetting<i32>, name: &CStr) -> i32 {
+    if REGISTERED_HERE.load(Ordering::Relaxed) {
+        setting.get()
+    } else {
+        registered_elsewhere(name).parse().unwrap_or_else(|_| setting.get())
+    }
+}
+
 /// The current redaction list.
 pub fn redact_keys() -> String {
+    if !REGISTERED_HERE.load(Ordering::Relaxed) {
+        return registered_elsewhere(c"chronicle.redact_keys");
+    }
     REDACT_KEYS
         .get()
         .map(|keys| keys.to_string_lossy().into_owned())
@@ -92,7 +132,7 @@ pub fn redact_keys() -> String {
 
 /// The limit in bytes, as a `usize` for comparing with document lengths.
 pub fn max_state_bytes() -> usize {
-    usize::try_from(MAX_STATE_BYTES.get()).unwrap_or(usize::MAX)
+    usize::try_from(int_setting(&MAX_STATE_BYTES, c"chronicle.max_state_bytes")).unwrap_or(usize::MAX)
 }
 
 /// The most bytes of JSON text the extension reads or builds from one document — an

@@ -41,7 +41,7 @@ fn status_rank(status: &str) -> Status {
 #[pg_trigger(sql = r#"
 CREATE FUNCTION chronicle.command_executions_lifecycle() RETURNS trigger
 LANGUAGE c
-AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+AS '@MODULE_PATHNAME@', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION chronicle.command_executions_lifecycle() IS
   'Trigger: enforces the status order of command executions, stamps finish times and updated_at, and redacts secrets from parameters';
 "#)]

@@ -232,7 +232,7 @@ fn check_existing_entities(
 #[pg_trigger(sql = r#"
 CREATE FUNCTION chronicle.gist_targets_check() RETURNS trigger
 LANGUAGE c
-AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+AS '@MODULE_PATHNAME@', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION chronicle.gist_targets_check() IS
   'Trigger: refuses a Gist target whose file-name template cannot name the entities of its type, or could give two entities of its Gist one file (22023)';
 "#)]

@@ -86,17 +86,13 @@ pub struct Checked {
 
 /// Checks `state` against the schema in force for its entity type. A state that does not
 /// validate under an `enforce` schema is refused here (23514), before anything is written.
-///
-/// `None` when the database predates schemas (0.4.x, between installing this library and
-/// `ALTER EXTENSION pg_chronicle UPDATE`): its versions have no `schema_version` column,
-/// and writes must go on working meanwhile.
-pub fn check_write(client: &mut SpiClient<'_>, key: &EntityKey, state: &Value) -> Option<Checked> {
-    let table = schema_table()?;
+pub fn check_write(client: &mut SpiClient<'_>, key: &EntityKey, state: &Value) -> Checked {
+    let table = schema_table();
     let Some(schema) = schema_for_write(client, table, &key.entity_type) else {
-        return Some(Checked {
+        return Checked {
             schema_version: None,
             violations: Vec::new(),
-        });
+        };
     };
     let valid = schema
         .compiled
@@ -108,10 +104,10 @@ pub fn check_write(client: &mut SpiClient<'_>, key: &EntityKey, state: &Value) -
             )
         });
     if valid {
-        return Some(Checked {
+        return Checked {
             schema_version: Some(schema.version),
             violations: Vec::new(),
-        });
+        };
     }
     let violations = schema
         .compiled
@@ -120,10 +116,10 @@ pub fn check_write(client: &mut SpiClient<'_>, key: &EntityKey, state: &Value) -
     if schema.mode == Mode::Enforce {
         refuse(key, &schema, &violations);
     }
-    Some(Checked {
+    Checked {
         schema_version: Some(schema.version),
         violations,
-    })
+    }
 }
 
 /// Records the violations of a version written under a warn-mode schema.
@@ -217,25 +213,21 @@ thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache { generation: 0, callback_registered: false, by_type: HashMap::new() });
 }
 
-/// The OID of `chronicle.state_schemas`, if the database has it (from the syscache:
-/// cheap, and right after the extension is dropped and created again).
-fn schema_table() -> Option<pg_sys::Oid> {
+/// The OID of `chronicle.state_schemas` (from the syscache: cheap, and right after the
+/// extension is dropped and created again).
+fn schema_table() -> pg_sys::Oid {
     // SAFETY: plain syscache lookups with NUL-terminated names; missing_ok.
     let oid = unsafe {
         let namespace = pg_sys::get_namespace_oid(c"chronicle".as_ptr(), true);
         pg_sys::get_relname_relid(c"state_schemas".as_ptr(), namespace)
     };
-    (oid != pg_sys::InvalidOid).then_some(oid)
-}
-
-fn require_schema_table() -> pg_sys::Oid {
-    schema_table().unwrap_or_else(|| {
-        raise_with_hint(
+    if oid == pg_sys::InvalidOid {
+        raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-            "this database's pg_chronicle predates state schemas",
-            "Run ALTER EXTENSION pg_chronicle UPDATE.",
-        )
-    })
+            "relation chronicle.state_schemas does not exist",
+        );
+    }
+    oid
 }
 
 #[pg_guard]
@@ -369,7 +361,7 @@ fn load_current(_client: &mut SpiClient<'_>, entity_type: &str) -> Option<(i32, 
 fn invalidate_backends() {
     // SAFETY: the relation exists; the invalidation is sent at commit (and applied
     // locally at once, and undone locally on abort).
-    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(require_schema_table()) };
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(schema_table()) };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -394,7 +386,7 @@ fn compile_or_refuse(entity_type: &str, schema: &Value) -> CompiledSchema {
 }
 
 fn lock_schemas(client: &mut SpiClient<'_>) {
-    require_schema_table();
+    schema_table();
     client
         .update(
             "LOCK TABLE chronicle.state_schemas IN SHARE ROW EXCLUSIVE MODE",

@@ -117,17 +117,10 @@ pub fn write_version(
             .into(),
         state.command_id.into(),
     ];
-    match &checked {
-        Some(checked) => {
-            args.push(checked.schema_version.into());
-            INSERT.run(client, &args);
-            schema::record_violations(client, key, version, checked);
-        }
-        None => {
-            INSERT_BEFORE_SCHEMAS.run(client, &args);
-        }
-    }
-    let schema_version = checked.and_then(|checked| checked.schema_version);
+    args.push(checked.schema_version.into());
+    INSERT.run(client, &args);
+    schema::record_violations(client, key, version, &checked);
+    let schema_version = checked.schema_version;
     if let (Origin::Local, Some(target)) = (state.origin, claimed.target) {
         let change = FileChange::Write {
             version,
@@ -145,7 +138,7 @@ pub fn write_version(
     })
 }
 
-/// The parameters of a version row, in the order of the INSERTs below.
+/// The parameters of a version row, in the order of the INSERT below.
 const VERSION_PARAMS: &[pg_sys::Oid] = &[
     pg_sys::TEXTOID,
     pg_sys::TEXTOID,
@@ -165,16 +158,6 @@ static INSERT: Statement = Statement {
                   schema_version)
           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     params: VERSION_PARAMS,
-};
-
-// A version as releases before 0.5.0 store it (no schema_version), which a database
-// keeps until ALTER EXTENSION pg_chronicle UPDATE runs: the library is replaced first, and
-// writes must go on working meanwhile.
-static INSERT_BEFORE_SCHEMAS: Statement = Statement {
-    sql: "INSERT INTO chronicle.state_versions
-                 (entity_type, entity_id, version, state, valid_from, checksum, id, created_by, command_id)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    params: VERSION_PARAMS.split_at(9).0,
 };
 
 /// A claimed version number, and where the entity type is exported to, if anywhere.

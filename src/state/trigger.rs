@@ -20,7 +20,7 @@ use crate::state::store::{self, EntityKey, NewState, Origin};
 #[pg_trigger(sql = r#"
 CREATE FUNCTION chronicle.state_store_insert() RETURNS trigger
 LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+AS '@MODULE_PATHNAME@', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION chronicle.state_store_insert() IS
   'Trigger: writes each row inserted into chronicle.state_store as a new version (numbered, timestamped, checksummed); skips unchanged states';
 "#)]
@@ -53,11 +53,7 @@ fn state_store_insert<'a>(
     row.set_by_name("valid_from", written.valid_from)?;
     row.set_by_name("valid_to", None::<TimestampWithTimeZone>)?;
     row.set_by_name("checksum", written.checksum)?;
-    match row.set_by_name("schema_version", written.schema_version) {
-        // The view of a database that predates schemas has no such column.
-        Ok(()) | Err(TryFromDatumError::NoSuchAttributeName(_)) => {}
-        Err(error) => return Err(error),
-    }
+    row.set_by_name("schema_version", written.schema_version)?;
     Ok(Some(row))
 }
 
@@ -67,7 +63,7 @@ fn state_store_insert<'a>(
 #[pg_trigger(sql = r#"
 CREATE FUNCTION chronicle.state_history_guard() RETURNS trigger
 LANGUAGE c
-AS 'MODULE_PATHNAME', '@FUNCTION_NAME@';
+AS '@MODULE_PATHNAME@', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION chronicle.state_history_guard() IS
   'Trigger: rejects UPDATE, DELETE and TRUNCATE of the state history';
 "#)]

@@ -9,12 +9,50 @@ source "$(dirname "$0")/lib.sh"
 OLD=chronicle_it_upgrade_old
 NEW=chronicle_it_upgrade_new
 EXTENSION_DIR=$(pg_tool pg_config --sharedir)/extension
-installed_scripts=()
-remove_installed_scripts() {
-  local script
-  for script in "${installed_scripts[@]}"; do in_root rm -f "$script"; done
+LIBRARY_DIR=$(pg_tool pg_config --pkglibdir)
+# Releases before 0.6.0 named their library pg_chronicle.so (MODULE_PATHNAME in their
+# scripts); from 0.6.0 on each names its own by version. A database keeps calling its
+# release's library until ALTER EXTENSION UPDATE, so the earlier releases run here on a
+# real earlier library: the previous release's (tests/upgrade/previous-library names its
+# commit and version), built from this repository's history, once per major. It is the
+# library users of every earlier release have when they update (0.5.0's serves the
+# catalogs of 0.1.0 to 0.5.0), installed as pg_chronicle.so for the test and taken away
+# after it; the update must leave nothing calling it.
+OLD_LIBRARY=$LIBRARY_DIR/pg_chronicle.so
+OLD_LIBRARY_KEPT=$RUN_DIR/upgrade-test-pg_chronicle.so
+installed_files=()
+remove_installed_files() {
+  local file
+  for file in "${installed_files[@]}"; do in_root rm -f "$file"; done
+  # A pg_chronicle.so that was there before (an earlier build) goes back.
+  if in_root test -e "$OLD_LIBRARY_KEPT"; then in_root mv -f "$OLD_LIBRARY_KEPT" "$OLD_LIBRARY"; fi
 }
-trap remove_installed_scripts EXIT
+trap remove_installed_files EXIT
+
+build_previous_library() {
+  local commit version source logfile
+  read -r commit version <"$REPO_ROOT/tests/upgrade/previous-library"
+  source=$TARGET_DIR/previous-release/$version-$commit
+  logfile=$LOG_DIR/previous-library-pg$PG_MAJOR.log
+  if [ ! -f "$source/.extracted" ]; then
+    rm -rf "$source"; mkdir -p "$source"
+    git -C "$REPO_ROOT" archive "$commit" | tar -x -C "$source" \
+      || { echo "FAIL: cannot extract release $version ($commit) from git history" >&2; exit 1; }
+    # Its own library name, so that it shares the dependencies' builds in $TARGET_DIR
+    # without replacing this build's libpg_chronicle.so there.
+    sed -i 's/^\[lib\]$/[lib]\nname = "pg_chronicle_previous"/' "$source/Cargo.toml"
+    touch "$source/.extracted"
+  fi
+  log "building release $version's library for PostgreSQL $PG_MAJOR (log: $logfile)"
+  (cd "$source" && in_root env CARGO_TARGET_DIR="$TARGET_DIR" cargo build --lib -p pg_chronicle \
+     --no-default-features --features "pg$PG_MAJOR" >"$logfile" 2>&1) \
+    || { tail -n 20 "$logfile" >&2; echo "FAIL: building release $version's library" >&2; exit 1; }
+  echo "$TARGET_DIR/debug/libpg_chronicle_previous.so"
+}
+previous_library=$(build_previous_library)
+if in_root test -e "$OLD_LIBRARY"; then in_root mv -f "$OLD_LIBRARY" "$OLD_LIBRARY_KEPT"; fi
+in_root install -m 755 "$previous_library" "$OLD_LIBRARY"
+installed_files+=("$OLD_LIBRARY")
 
 # The catalog's view of the extension, one line per fact, in a fixed order.
 CATALOG_FINGERPRINT=$(cat <<'SQL'
@@ -88,8 +126,8 @@ releases=("$(dirname "$0")"/../upgrade/pg_chronicle--*.sql)
 for script in "${releases[@]}"; do
   previous=$(basename "$script" .sql); previous=${previous#pg_chronicle--}
   log "upgrade: $previous -> $current"
-  in_root install -m 644 "$script" "$EXTENSION_DIR/"
-  installed_scripts+=("$EXTENSION_DIR/$(basename "$script")")
+  sed "s|MODULE_PATHNAME|\$libdir/pg_chronicle|g" "$script" | in_root sh -c 'cat > "$1"' _ "$EXTENSION_DIR/$(basename "$script")"
+  installed_files+=("$EXTENSION_DIR/$(basename "$script")")
 
   cluster_psql "$IT_CLUSTER" "$IT_PORT" -d postgres \
     -c "DROP DATABASE IF EXISTS $OLD WITH (FORCE)" -c "CREATE DATABASE $OLD"
@@ -102,7 +140,25 @@ for script in "${releases[@]}"; do
               FROM chronicle.gist_export_queue q WHERE q.status = 'in_flight'" >/dev/null
   before=$(table_fingerprint $OLD && queue_fingerprint $OLD)
 
-  sql $OLD "ALTER EXTENSION pg_chronicle UPDATE" >/dev/null
+  # One session uses the old library, updates, and goes on with the new one loaded beside
+  # it: the new library must read the settings the old one registered instead of failing
+  # to register them again (a 20-byte limit refuses the second state).
+  refused=$(cluster_psql "$IT_CLUSTER" "$IT_PORT" -d $OLD -At \
+    -c "SELECT chronicle.num_vals(chronicle.percentile_agg(1.0))" \
+    -c "ALTER EXTENSION pg_chronicle UPDATE" \
+    -c "SET chronicle.max_state_bytes = 20" \
+    -c "DO \$\$ BEGIN PERFORM chronicle.put_state('config', 'before-update', '{\"n\": \"more than twenty bytes\"}');
+        EXCEPTION WHEN program_limit_exceeded THEN RAISE NOTICE 'refused'; END \$\$" \
+    2>&1)
+  if ! grep -q "NOTICE:  refused" <<<"$refused"; then
+    echo "$refused" >&2
+    echo "FAIL: a session that loaded the old library does not enforce chronicle.max_state_bytes after the update" >&2
+    exit 1
+  fi
+  echo "ok: a session that used the old library goes on after the update with its settings" >&2
+  expect_zero $OLD "no function calls the old release's library after the update" \
+    "SELECT count(*) FROM pg_proc WHERE probin IS NOT NULL AND probin <> 'pg_chronicle-$current'
+                                    AND pronamespace = 'chronicle'::regnamespace"
   expect_zero $OLD "ALTER EXTENSION pg_chronicle UPDATE reaches $current" \
     "SELECT count(*) FROM pg_extension WHERE extname = 'pg_chronicle' AND extversion <> '$current'"
   after=$(table_fingerprint $OLD && queue_fingerprint $OLD)
