@@ -1,6 +1,8 @@
 -- The Gist export queue: which entity types go to which Gist, and the queue the state
--- store fills in the same transaction as each write. The enqueueing and the
--- claim/ack/fail protocol are in src/export/enqueue.rs and sql/export_queue.sql.
+-- store fills in the same transaction as each write. How the queue works (heads, waiting
+-- exports, leases, coalescing, backoff, dead rows) is in docs/export-queue.md; the
+-- statements that enqueue are in sql/export_queue/, the claim/ack/fail functions in
+-- sql/export_queue.sql.
 
 CREATE TABLE chronicle.gist_targets (
     entity_type       text        NOT NULL,
@@ -22,12 +24,8 @@ COMMENT ON COLUMN chronicle.gist_targets.mode IS
   'latest: a new version replaces a still-pending export of the same file; every_version: each version becomes its own Gist revision';
 COMMENT ON COLUMN chronicle.gist_targets.enabled IS 'Whether new versions are enqueued';
 
--- One row per export. A file's exports leave one at a time, in order: the oldest
--- unfinished export of a file is its head (pending, or in_flight once claimed), and the
--- exports behind it are waiting. Rows move waiting -> pending -> in_flight -> done, back
--- to pending after a failure, or to dead after max_attempts; when a head is done or dead
--- the file's next waiting export becomes its head. Claims read only heads, so a deep
--- backlog on a few files costs a claim nothing.
+-- One row per export; a file's oldest unfinished export is its head and the others wait
+-- behind it (docs/export-queue.md).
 --
 -- The indexes look at stage, not status: a claim (pending -> in_flight), a release or a
 -- retry (in_flight -> pending) and a newer version replacing a pending payload leave the

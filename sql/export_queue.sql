@@ -1,20 +1,16 @@
--- The claim/ack/fail protocol of the Gist export queue. Delivery is at least once: a
--- claimed row whose exporter dies comes back when its lease expires, and an exporter
--- that acks late (after its lease was claimed again) is refused, so each row is
--- acknowledged exactly once by the exporter holding its current lease. Leases and
--- backoffs are timed with clock_timestamp(), not the transaction's start.
+-- The export queue's functions: claim, ack, fail, release, redrive and their internal
+-- helpers (the statements that enqueue are in sql/export_queue/, the table in
+-- sql/export.sql). The protocol (heads, waiting exports, leases, tokens, coalescing,
+-- backoff, dead rows) is explained once, in docs/export-queue.md; the comments here say
+-- why each statement is written as it is.
 --
--- Only a file's head (its oldest unfinished export) is ever pending or in flight; the
--- exports behind it wait (see chronicle.gist_export_queue). So a claim is the textbook
--- SKIP LOCKED claim over the heads, and whoever finishes a head (ack, or a failure that
--- makes it dead) makes the file's next waiting export its head, in a statement of its
--- own: an export enqueued behind the head while the head was being finished is visible
--- to that statement, because the enqueuer held the head's row lock until it committed.
+-- Every definition here can run again (CREATE OR REPLACE): an upgrade step includes this
+-- file whole (sql/upgrades/) instead of copying it.
 --
 -- Nobody but the extension's owner writes the queue table: the functions that change it
 -- are SECURITY DEFINER (with search_path pinned), so an exporter needs EXECUTE on them and
--- no right on the table, and the queue moves only as this protocol says. They reach only
--- the queue and each other; no role can attach a trigger to the queue.
+-- no right on the table. They reach only the queue and each other; no role can attach a
+-- trigger to the queue.
 --
 -- Claim, ack, fail and release run with the planner held to index scans in index order
 -- joined by nested loops (the SET enable_* lines). Their plans must not follow the
@@ -32,7 +28,7 @@
 -- ack of ten exports against 4 ms without (PostgreSQL 17, 0.4.0). Their queries touch a
 -- handful of rows; compiling never pays.
 
-CREATE FUNCTION chronicle.export_claim(batch integer DEFAULT 10, lease interval DEFAULT '1 minute')
+CREATE OR REPLACE FUNCTION chronicle.export_claim(batch integer DEFAULT 10, lease interval DEFAULT '1 minute')
 RETURNS TABLE (
     id bigint, lease_token uuid, attempt integer, gist_id text, file_name text,
     operation text, payload text, mode text,
@@ -80,7 +76,7 @@ $$;
 -- statement that finished them, after it has: a volatile function's statement takes a
 -- snapshot of its own), so that it sees every export enqueued behind them by a writer
 -- that the finishing statement waited for.
-CREATE FUNCTION chronicle.export_advance(gist_ids text[], file_names text[]) RETURNS integer
+CREATE OR REPLACE FUNCTION chronicle._export_advance(gist_ids text[], file_names text[]) RETURNS integer
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
@@ -109,7 +105,7 @@ END
 $$;
 
 -- The row an exporter acts on must still be under the lease it was given.
-CREATE FUNCTION chronicle.export_stale_lease(queue_id bigint) RETURNS void
+CREATE OR REPLACE FUNCTION chronicle._export_stale_lease(queue_id bigint) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -121,7 +117,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION chronicle.export_ack(id bigint, lease_token uuid, gist_revision text) RETURNS void
+CREATE OR REPLACE FUNCTION chronicle.export_ack(id bigint, lease_token uuid, gist_revision text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
@@ -146,11 +142,11 @@ BEGIN
            lease_token = NULL, lease_expires_at = NULL, last_error = NULL
      WHERE q.id = export_ack.id AND q.lease_token = export_ack.lease_token
     RETURNING q.gist_id, q.file_name)
-  SELECT count(*), chronicle.export_advance(array_agg(done.gist_id), array_agg(done.file_name))
+  SELECT count(*), chronicle._export_advance(array_agg(done.gist_id), array_agg(done.file_name))
     INTO acked, advanced
     FROM done;
   IF acked = 0 THEN
-    PERFORM chronicle.export_stale_lease(export_ack.id);
+    PERFORM chronicle._export_stale_lease(export_ack.id);
   END IF;
 END
 $$;
@@ -166,7 +162,7 @@ $$;
 -- choose the writer. The ack gives up first (lock_timeout, below the default
 -- deadlock_timeout of 1 s) with 55P03 and changes nothing; the exporter delivers the
 -- exports again once their leases expire.
-CREATE FUNCTION chronicle.export_ack_all(ids bigint[], lease_tokens uuid[], gist_revision text) RETURNS void
+CREATE OR REPLACE FUNCTION chronicle.export_ack_all(ids bigint[], lease_tokens uuid[], gist_revision text) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '200ms'
@@ -206,7 +202,7 @@ BEGIN
            lease_token = NULL, lease_expires_at = NULL, last_error = NULL
      WHERE q.id = ANY (ids) AND q.lease_token = lease_tokens[array_position(ids, q.id)]
     RETURNING q.id, q.gist_id, q.file_name)
-  SELECT coalesce(array_agg(done.id), '{}'), chronicle.export_advance(array_agg(done.gist_id), array_agg(done.file_name))
+  SELECT coalesce(array_agg(done.id), '{}'), chronicle._export_advance(array_agg(done.gist_id), array_agg(done.file_name))
     INTO acked, advanced
     FROM done;
   -- Fewer rows than ids: one was not under its lease (or an id came twice, or is NULL).
@@ -217,7 +213,7 @@ BEGIN
      ORDER BY u.n
      LIMIT 1;
     IF FOUND THEN
-      PERFORM chronicle.export_stale_lease(stale);
+      PERFORM chronicle._export_stale_lease(stale);
     END IF;
   END IF;
 END
@@ -225,7 +221,7 @@ $$;
 
 -- Failed: back to pending after an exponential backoff with jitter (or after GitHub's
 -- Retry-After), or dead once the row has had chronicle.export_max_attempts attempts.
-CREATE FUNCTION chronicle.export_fail(id bigint, lease_token uuid, error text, retry_after interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION chronicle.export_fail(id bigint, lease_token uuid, error text, retry_after interval DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -258,18 +254,18 @@ BEGIN
    WHERE q.id = export_fail.id AND q.lease_token = export_fail.lease_token
   RETURNING q.status, q.gist_id, q.file_name INTO new_status, failed_gist_id, failed_file_name;
   IF NOT FOUND THEN
-    PERFORM chronicle.export_stale_lease(export_fail.id);
+    PERFORM chronicle._export_stale_lease(export_fail.id);
   END IF;
   -- A dead export no longer holds its file back.
   IF new_status = 'dead' THEN
-    PERFORM chronicle.export_advance(ARRAY[failed_gist_id], ARRAY[failed_file_name]);
+    PERFORM chronicle._export_advance(ARRAY[failed_gist_id], ARRAY[failed_file_name]);
   END IF;
 END
 $$;
 
 -- Given back without having been tried (the exporter is stopping, or GitHub's rate
 -- limit is exhausted): pending again, and the attempt does not count.
-CREATE FUNCTION chronicle.export_release(id bigint, lease_token uuid, retry_after interval DEFAULT '0 seconds')
+CREATE OR REPLACE FUNCTION chronicle.export_release(id bigint, lease_token uuid, retry_after interval DEFAULT '0 seconds')
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -287,7 +283,7 @@ BEGIN
          lease_token = NULL, lease_expires_at = NULL
    WHERE q.id = export_release.id AND q.lease_token = export_release.lease_token;
   IF NOT FOUND THEN
-    PERFORM chronicle.export_stale_lease(export_release.id);
+    PERFORM chronicle._export_stale_lease(export_release.id);
   END IF;
 END
 $$;
@@ -300,7 +296,7 @@ $$;
 -- newest content, never at the redriven one. The queue is locked
 -- against writes meanwhile (enqueueing, claims and acks wait), so that a file cannot gain
 -- a head between the check for one and the promotion of its redriven export.
-CREATE FUNCTION chronicle.export_redrive() RETURNS bigint
+CREATE OR REPLACE FUNCTION chronicle.export_redrive() RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -351,7 +347,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION chronicle.export_stats()
+CREATE OR REPLACE FUNCTION chronicle.export_stats()
 RETURNS TABLE (pending bigint, in_flight bigint, done bigint, dead bigint, oldest_pending_age interval)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
@@ -363,7 +359,7 @@ BEGIN ATOMIC
     FROM chronicle.gist_export_queue q;
 END;
 
-CREATE FUNCTION chronicle.prune_export_queue(older_than interval) RETURNS bigint
+CREATE OR REPLACE FUNCTION chronicle.prune_export_queue(older_than interval) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -382,11 +378,11 @@ END
 $$;
 
 -- Every target is checked, however it is written (set_gist_target or directly).
-CREATE TRIGGER gist_targets_check
+CREATE OR REPLACE TRIGGER gist_targets_check
     BEFORE INSERT OR UPDATE OF entity_type, gist_id, filename_template ON chronicle.gist_targets
     FOR EACH ROW EXECUTE FUNCTION chronicle.gist_targets_check();
 
-CREATE FUNCTION chronicle.remove_gist_target(entity_type text) RETURNS boolean
+CREATE OR REPLACE FUNCTION chronicle.remove_gist_target(entity_type text) RETURNS boolean
 LANGUAGE sql VOLATILE STRICT
 BEGIN ATOMIC
   WITH removed AS (
@@ -403,9 +399,9 @@ COMMENT ON FUNCTION chronicle.import_state_version(text, text, jsonb, timestampt
   'Appends a Gist file revision as a version with the revision''s time as valid_from (later than the entity''s last change); NULL if that revision was already imported';
 COMMENT ON FUNCTION chronicle.export_claim(integer, interval) IS
   'Claims up to batch exports under a lease (FOR UPDATE SKIP LOCKED): files'' heads (their oldest unfinished exports), oldest first';
-COMMENT ON FUNCTION chronicle.export_advance(text[], text[]) IS
+COMMENT ON FUNCTION chronicle._export_advance(text[], text[]) IS
   'Makes the next waiting export of each given file its head; called after a file''s head is done or dead';
-COMMENT ON FUNCTION chronicle.export_stale_lease(bigint) IS 'Raises the error for an export not under the presented lease (SQLSTATE 55000)';
+COMMENT ON FUNCTION chronicle._export_stale_lease(bigint) IS 'Raises the error for an export not under the presented lease (SQLSTATE 55000)';
 COMMENT ON FUNCTION chronicle.export_ack(bigint, uuid, text) IS
   'Marks a claimed export delivered, with the Gist revision that carries it; a stale or wrong lease token is refused (55000)';
 COMMENT ON FUNCTION chronicle.export_ack_all(bigint[], uuid[], text) IS

@@ -30,7 +30,7 @@ SELECT regress.error_of($$CREATE TRIGGER planted BEFORE INSERT ON chronicle.stat
 SELECT regress.error_of($$CREATE TRIGGER planted BEFORE UPDATE ON chronicle.command_metrics_hourly FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()$$);
 SELECT regress.error_of($$UPDATE chronicle.gist_export_queue SET status = 'done'$$);
 SELECT regress.error_of($$DELETE FROM chronicle.command_metrics_daily$$);
-SELECT regress.error_of($$SELECT chronicle.export_advance('{}', '{}')$$);
+SELECT regress.error_of($$SELECT chronicle._export_advance('{}', '{}')$$);
 RESET ROLE;
 -- Even the owner cannot empty the version counters.
 SELECT regress.error_of($$TRUNCATE chronicle.state_entities$$);
