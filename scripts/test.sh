@@ -7,6 +7,9 @@
 #   pgrx         in-module #[pg_test]s: cargo pgrx test, PostgreSQL running as `postgres`
 #   regress      pg_regress: tests/pg_regress against a scratch cluster with pg_cron preloaded
 #   integration  concurrent clients (pgbench) checking invariants, tests/integration/*.sh
+#   package      scripts/package.sh's Debian package (a debug build, for time), installed with
+#                apt-get into a scratch Debian root of the major's release that never saw the
+#                build, and the regress suite run there against it
 #   client       the TypeScript client (clients/typescript): npm ci && npm test against the
 #                scratch cluster, both drivers, both through Drizzle
 #   fuzz         the sketch decoder and the JSON patch/diff code under cargo fuzz, once
@@ -26,11 +29,11 @@ REGRESS_CLUSTER=regress
 ONCE_TIERS=" lint unit fuzz "
 
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(lint unit pgrx regress integration client fuzz)
+[ ${#tiers[@]} -gt 0 ] || tiers=(lint unit pgrx regress integration client package fuzz)
 for tier in "${tiers[@]}"; do
   case $tier in
-    lint|unit|pgrx|regress|integration|client|fuzz) ;;
-    *) echo "unknown tier: $tier (expected lint, unit, pgrx, regress, integration, client or fuzz)" >&2; exit 2 ;;
+    lint|unit|pgrx|regress|integration|client|package|fuzz) ;;
+    *) echo "unknown tier: $tier (expected lint, unit, pgrx, regress, integration, client, package or fuzz)" >&2; exit 2 ;;
   esac
 done
 read -r -a majors <<<"$(selected_majors "${SUPPORTED_MAJORS[*]}")"
@@ -58,8 +61,9 @@ run_pgrx() {
 }
 
 start_regress_cluster() {
-  # cargo pgrx test installs a build with the pg_test feature; install the real one.
-  install_extension debug
+  # cargo pgrx test installs a build with the pg_test feature; install the real one
+  # (unless a package installed it: the package tier).
+  [ -n "${EXTENSION_FROM_PACKAGE:-}" ] || install_extension debug
   # The client's tests hold two pools of up to 60 connections at once.
   cluster_start "$REGRESS_CLUSTER" "$REGRESS_PORT" "fsync = off" "cron.database_name = 'chronicle_regress'" \
     "max_prepared_transactions = 10" "max_connections = 150"
@@ -113,6 +117,37 @@ run_client() {
     || { cat "$LOG_DIR/client-npm-ci.log" >&2; fail "npm ci in clients/typescript failed"; }
   PGHOST=$RUN_DIR/$REGRESS_CLUSTER PGPORT=$REGRESS_PORT PGUSER=postgres PGDATABASE=chronicle_client \
     node_run npm test --silent
+}
+
+# The package as a user installs it: built by scripts/package.sh, then installed with
+# apt-get (which resolves its Depends) into a Debian root of the major's release made only
+# for this, holding Debian's server, pg_cron and the server-dev package (for pg_regress) and
+# never a build of ours; the regress suite then runs against a cluster of that root.
+run_package() {
+  CHRONICLE_PG=$PG_MAJOR CHRONICLE_PACKAGE_PROFILE=debug bash "$REPO_ROOT/scripts/package.sh"
+  local deb
+  deb=$REPO_ROOT/target/packages/postgresql-$PG_MAJOR-chronicle_$(extension_version)_$(dpkg --print-architecture).deb
+  [ -f "$deb" ] || fail "scripts/package.sh wrote no $deb"
+  PG_ROOT=$ROOTS_DIR/package-$PG_SUITE
+  APT_PACKAGES=("postgresql-$PG_MAJOR" "postgresql-$PG_MAJOR-cron" "postgresql-server-dev-$PG_MAJOR" procps)
+  ensure_host_packages debootstrap
+  ensure_root
+  in_root env DEBIAN_FRONTEND=noninteractive dpkg --purge "postgresql-$PG_MAJOR-chronicle" >/dev/null 2>&1 || true
+  if in_root sh -c 'ls /usr/lib/postgresql/*/lib/pg_chronicle* /usr/share/postgresql/*/extension/pg_chronicle*' 2>/dev/null; then
+    fail "the package root $PG_ROOT has pg_chronicle files no package installed"
+  fi
+  as_root install -d -m 755 "$RUN_DIR/packages"
+  as_root install -m 644 "$deb" "$RUN_DIR/packages/"
+  in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$RUN_DIR/packages/$(basename "$deb")" \
+    >"$LOG_DIR/package-install-pg$PG_MAJOR.log" 2>&1 \
+    || { tail -n 20 "$LOG_DIR/package-install-pg$PG_MAJOR.log" >&2; fail "apt-get install ./$(basename "$deb") failed"; }
+  log "installed $(in_root dpkg-query -W -f '${Package} ${Version}' "postgresql-$PG_MAJOR-chronicle") into $PG_ROOT"
+  REGRESS_CLUSTER=package REGRESS_PORT=$((REGRESS_PORT + 2)) EXTENSION_FROM_PACKAGE=1
+  local status=0
+  (run_regress) || status=$?
+  cluster_stop package
+  in_root env DEBIAN_FRONTEND=noninteractive dpkg --purge "postgresql-$PG_MAJOR-chronicle" >/dev/null
+  return $status
 }
 
 # cargo fuzz on the stable toolchain (RUSTC_BOOTSTRAP enables the sanitizer flags it
@@ -174,6 +209,9 @@ declare -A root_jobs=()
 saved_majors=()
 on_exit() {
   print_timings
+  # A failed tier leaves its cluster running; it must not outlive the run (nor hold what
+  # the run held, such as a lock a caller took around it).
+  if [ -n "${PG_MAJOR:-}" ]; then cluster_stop "$REGRESS_CLUSTER" || true; cluster_stop package || true; fi
   local major
   for major in "${saved_majors[@]}"; do (use_major "$major"; restore_installed_extension) || true; done
   # A root still being made when a tier failed is not left half-made in the background.
@@ -212,7 +250,7 @@ if wants lint; then
 fi
 wants unit && run_tier unit
 for major in "${majors[@]}"; do
-  wants pgrx || wants regress || wants integration || wants client || break
+  wants pgrx || wants regress || wants integration || wants client || wants package || break
   use_major "$major"
   if [ -n "${root_jobs[$major]:-}" ]; then
     wait "${root_jobs[$major]}" || { cat "$LOG_DIR/root-job-pg$major.log" >&2; fail "the Debian $PG_SUITE root for PostgreSQL $major"; }
@@ -220,7 +258,7 @@ for major in "${majors[@]}"; do
   ensure_major
   save_installed_extension
   saved_majors+=("$major")
-  for tier in pgrx regress integration client; do wants $tier && run_tier $tier; done
+  for tier in pgrx regress integration client package; do wants $tier && run_tier $tier; done
   cluster_stop "$REGRESS_CLUSTER"
 done
 wants fuzz && run_tier fuzz
