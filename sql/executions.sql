@@ -1,6 +1,7 @@
--- Command executions: the seeds' command_executions table with the hook, chain and state
--- metrics of their RudderStack events, the lifecycle trigger (Rust, src/executions/),
--- row-level security, and the warehouse-shaped command_events view.
+-- Command executions: the command_executions table of the original command-tracking
+-- schema, with the hook, chain and state metrics of its RudderStack events, the lifecycle
+-- trigger (Rust, src/executions/), row-level security, and the warehouse-shaped
+-- command_events view.
 
 CREATE TABLE chronicle.command_executions (
     id                 uuid             NOT NULL DEFAULT gen_random_uuid(),
@@ -15,7 +16,7 @@ CREATE TABLE chronicle.command_executions (
     metadata           jsonb,
     created_at         timestamptz      NOT NULL DEFAULT now(),
     updated_at         timestamptz      NOT NULL DEFAULT now(),
-    -- The seeds' hook, chain and state metrics.
+    -- The hook, chain and state metrics of the original command-tracking schema.
     command_category   text,
     hooks_executed     text[]           NOT NULL DEFAULT '{}',
     hooks_blocked      text[]           NOT NULL DEFAULT '{}',
@@ -43,7 +44,8 @@ CREATE TABLE chronicle.command_executions (
         CHECK (event IN ('command_executed', 'command_failed', 'hook_blocked'))
 );
 
--- The seeds' indexes, plus the one metrics refreshes read a bucket through.
+-- The original command-tracking schema's indexes, plus the one metrics refreshes read a
+-- bucket through.
 CREATE INDEX idx_command_executions_user_time
     ON chronicle.command_executions (user_id, started_at DESC);
 CREATE INDEX idx_command_executions_command_status
@@ -60,7 +62,7 @@ CREATE UNIQUE INDEX idx_command_executions_message_id
     WHERE message_id IS NOT NULL;
 
 COMMENT ON TABLE chronicle.command_executions IS
-  'One row per command execution: status moves pending -> running -> success | failed, never back; secrets in parameters are redacted on the way in; users see only their own rows';
+  'One row per command execution: status moves pending -> running -> success | failed, never back; secrets in parameters, metadata, error and context are redacted on the way in; users see only their own rows';
 COMMENT ON COLUMN chronicle.command_executions.user_id IS 'The user who ran the command (auth.users id); row-level security matches it against chronicle.current_user_id()';
 COMMENT ON COLUMN chronicle.command_executions.parameters IS 'Command parameters; secrets (keys matching chronicle.redact_keys, header lists, JSON in strings) are stored as "[REDACTED]"';
 COMMENT ON COLUMN chronicle.command_executions.status IS 'pending, running, success or failed; only moves forward';
@@ -68,17 +70,17 @@ COMMENT ON COLUMN chronicle.command_executions.completed_at IS 'Set by the datab
 COMMENT ON COLUMN chronicle.command_executions.duration_ms IS 'completed_at - started_at in milliseconds, set when the execution finishes unless the writer gives it';
 COMMENT ON COLUMN chronicle.command_executions.error IS 'Error details of a failed execution, e.g. {"code": ..., "message": ...}';
 COMMENT ON COLUMN chronicle.command_executions.updated_at IS 'Maintained by the database on every change';
-COMMENT ON COLUMN chronicle.command_executions.hooks_executed IS 'Hooks that ran (seeds'' hook metrics)';
+COMMENT ON COLUMN chronicle.command_executions.hooks_executed IS 'Hooks that ran for this execution';
 COMMENT ON COLUMN chronicle.command_executions.hooks_blocked IS 'Hooks that blocked the command';
-COMMENT ON COLUMN chronicle.command_executions.chain_commands IS 'Commands of the chain this execution belongs to (seeds'' chain metrics)';
-COMMENT ON COLUMN chronicle.command_executions.state_size_bytes IS 'State bytes the command read or wrote (seeds'' state metrics)';
+COMMENT ON COLUMN chronicle.command_executions.chain_commands IS 'Commands of the chain this execution belongs to';
+COMMENT ON COLUMN chronicle.command_executions.state_size_bytes IS 'State bytes the command read or wrote';
 COMMENT ON COLUMN chronicle.command_executions.event IS 'The RudderStack event this row came from (chronicle.track), if any';
 COMMENT ON COLUMN chronicle.command_executions.message_id IS 'RudderStack messageId; tracking the same message twice from the same sender (user_id, anonymous_id) records it once';
 
--- Row-level security as in the seeds: a user sees (and writes) only their own
--- executions. The function is wrapped in a sub-select so it is evaluated once per query,
--- not once per row. The table's owner, superusers and roles with BYPASSRLS (Supabase's
--- service_role) see everything.
+-- Row-level security as in the original command-tracking schema: a user sees (and
+-- writes) only their own executions. The function is wrapped in a sub-select so it is
+-- evaluated once per query, not once per row. The table's owner, superusers and roles
+-- with BYPASSRLS (Supabase's service_role) see everything.
 ALTER TABLE chronicle.command_executions ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY "Users see own executions" ON chronicle.command_executions
@@ -89,8 +91,9 @@ CREATE POLICY "Users update own executions" ON chronicle.command_executions
     FOR UPDATE USING (user_id = (SELECT chronicle.current_user_id()))
     WITH CHECK (user_id = (SELECT chronicle.current_user_id()));
 
--- The seeds' warehouse shape (RudderStack track events as loaded into BigQuery), for a
--- warehouse sync to read. security_invoker: the reader's row-level security applies.
+-- The warehouse shape of the original system (RudderStack track events as loaded into
+-- BigQuery), for a warehouse sync to read. security_invoker: the reader's row-level
+-- security applies.
 CREATE VIEW chronicle.command_events WITH (security_invoker = true) AS
 SELECT e.id::text AS id,
        e.anonymous_id,
@@ -120,4 +123,4 @@ SELECT e.id::text AS id,
  WHERE e.status IN ('success', 'failed');
 
 COMMENT ON VIEW chronicle.command_events IS
-  'Finished executions in the seeds'' RudderStack/BigQuery event shape (id, anonymous_id, user_id, event, sent_at, received_at, timestamp, context, properties)';
+  'Finished executions in the shape of RudderStack track events as loaded into BigQuery (id, anonymous_id, user_id, event, sent_at, received_at, timestamp, context, properties)';

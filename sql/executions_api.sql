@@ -86,4 +86,4 @@ COMMENT ON FUNCTION chronicle.finish_command(uuid, text, jsonb) IS
 COMMENT ON FUNCTION chronicle.record_command(text, jsonb, uuid, text, double precision, jsonb, jsonb) IS
   'Records an execution that already finished, in one call (duration_ms as measured by the caller); returns its id';
 COMMENT ON FUNCTION chronicle.track(jsonb) IS
-  'Records a RudderStack track call (command_executed, command_failed or hook_blocked) as a command execution; idempotent per messageId; returns its id';
+  'Records a RudderStack track call (command_executed, command_failed or hook_blocked) as a command execution; idempotent per messageId and sender; returns its id';

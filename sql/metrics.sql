@@ -86,7 +86,7 @@ CREATE INDEX command_metrics_daily_command ON chronicle.command_metrics_daily (c
 COMMENT ON TABLE chronicle.command_metrics_hourly IS
   'Per UTC hour and command: executions started, successful, failed, duration statistics and sketch, distinct users and error codes; maintained by chronicle.refresh_metrics()';
 COMMENT ON TABLE chronicle.command_metrics_daily IS
-  'Per UTC day and command, rolled up from the hourly metrics (the seeds'' command_metrics_daily); maintained by chronicle.refresh_metrics()';
+  'Per UTC day and command, rolled up from the hourly metrics; maintained by chronicle.refresh_metrics()';
 COMMENT ON COLUMN chronicle.command_metrics_hourly.executions IS 'Executions started in the hour (any status)';
 COMMENT ON COLUMN chronicle.command_metrics_hourly.avg_time_ms IS 'Mean duration of the finished executions (exact)';
 COMMENT ON COLUMN chronicle.command_metrics_hourly.duration_sketch IS 'Durations of the finished executions; chronicle.rollup() merges any range of hours';
@@ -359,7 +359,7 @@ BEGIN ATOMIC
   SELECT count(*) FROM queued;
 END;
 
--- The seeds' command_performance_mv (hourly, last 7 days), now a view over the rollup.
+-- The original schema's command_performance_mv (hourly, last 7 days), now a view over the rollup.
 CREATE VIEW chronicle.command_performance AS
 SELECT m.command_name, m.hour, m.executions, m.avg_time_ms AS avg_duration,
        m.p95_time_ms AS p95_duration, m.failed AS failures
@@ -431,7 +431,7 @@ COMMENT ON FUNCTION chronicle.retry_failed_metrics() IS
 COMMENT ON FUNCTION chronicle.refresh_metrics() IS
   'Recomputes the hourly and daily metrics of the buckets changed since the last refresh; returns the buckets rewritten, executions read and milliseconds taken';
 COMMENT ON VIEW chronicle.command_performance IS
-  'The seeds'' command_performance_mv: per command and hour of the last 7 days, executions, average and p95 duration, failures';
+  'Per command and hour of the last 7 days: executions, average and p95 duration, failures (the command_performance_mv of the original command-tracking schema, as a view of the hourly metrics)';
 COMMENT ON FUNCTION chronicle.schedule_refresh(text) IS
   'Schedules chronicle.refresh_metrics() with pg_cron (job chronicle_refresh_metrics); returns the job id';
 COMMENT ON FUNCTION chronicle.unschedule_refresh() IS 'Removes the pg_cron job of chronicle.schedule_refresh(); false if there was none';

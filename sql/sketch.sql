@@ -32,7 +32,7 @@ CREATE AGGREGATE chronicle.percentile_agg(value double precision, relative_error
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE chronicle.percentile_agg(double precision, double precision) IS
-  'Quantile sketch of the values with the given relative error (from the first row; 0.0001 to 0.5)';
+  'Quantile sketch of the values with the given relative error (from the first row; at least 0.0001 and below 0.5)';
 
 CREATE AGGREGATE chronicle.rollup(sketch chronicle.quantile_sketch) (
     SFUNC = chronicle.rollup_trans,

@@ -25,9 +25,9 @@ COMMENT ON TABLE chronicle.state_versions IS
 COMMENT ON COLUMN chronicle.state_versions.version IS 'Version number, 1..n per entity with no gap (the primary key forbids duplicates)';
 COMMENT ON COLUMN chronicle.state_versions.valid_from IS 'When this version became current; strictly increasing with version';
 COMMENT ON COLUMN chronicle.state_versions.checksum IS 'Lowercase hex SHA-256 of the state''s canonical JSON';
--- A version is identified by (entity_type, entity_id, version). `id` is kept for the
--- seeds' schema; it is a UUIDv7 (48-bit clock and 74 random bits), unique by
--- construction, and not indexed: an index on it cost every writer ~5% of throughput.
+-- A version is identified by (entity_type, entity_id, version). `id` is kept from the
+-- original state_store schema; it is a UUIDv7 (48-bit clock and 74 random bits), unique
+-- by construction, and not indexed: an index on it cost every writer ~5% of throughput.
 COMMENT ON COLUMN chronicle.state_versions.schema_version IS 'Version of the entity type''s schema (chronicle.state_schemas) this state was validated against; NULL when the type had none';
 COMMENT ON COLUMN chronicle.state_versions.id IS 'Time-ordered (UUIDv7) identifier of this version, unique by construction';
 
@@ -47,9 +47,10 @@ CREATE TABLE chronicle.state_deletions (
 COMMENT ON TABLE chronicle.state_deletions IS
   'Versions ended by chronicle.delete_state, with the time of the deletion (their valid_to)';
 
--- The seeds' state_store, with every column it had. A version's valid_to is the next
--- version's valid_from, or its deletion time: derived, so a version can only be current
--- (valid_to IS NULL) when it is the last one and was not deleted. Two current versions
+-- The state_store of the original command-tracking schema, with every column it had. A
+-- version's valid_to is the next version's valid_from, or its deletion time: derived, so
+-- a version can only be current (valid_to IS NULL) when it is the last one and was not
+-- deleted. Two current versions
 -- cannot exist by construction, and the primary key of state_versions rules out gaps
 -- and duplicates in the numbering.
 CREATE VIEW chronicle.state_store AS

@@ -1,4 +1,4 @@
--- The seeds' state_store and its PL/pgSQL versioning trigger, verbatim but for the
+-- The original schema's state_store and its PL/pgSQL versioning trigger, verbatim but for the
 -- references to auth.users and command_executions (absent here) and the table name.
 -- It is the anchor the versioned state store is measured against.
 CREATE TABLE seed_state_store (

@@ -2,7 +2,7 @@
 # Incremental metrics (issue: command executions and metrics). 2M executions over 7 days
 # and 100 commands; then 20k new or changed executions, as an hour of ingestion brings
 # them (10k recorded finished, 5k started and then finished); then the incremental
-# refresh_metrics() against REFRESH MATERIALIZED VIEW CONCURRENTLY of the seeds'
+# refresh_metrics() against REFRESH MATERIALIZED VIEW CONCURRENTLY of the original schema's
 # command_performance_mv over the same rows, in one run. Also 1k late arrivals spread over
 # the whole week (the worst case for an incremental refresh), the dashboard queries
 # against the same questions asked of the raw table, and a check that the rollups equal
@@ -31,7 +31,7 @@ VACUUM ANALYZE chronicle.command_executions;
 SQL
 initial=$(value $DB "SELECT round(milliseconds) FROM chronicle.refresh_metrics()")
 
-# The seeds' materialized view, verbatim but for the table's schema, with the unique
+# The original schema's materialized view, verbatim but for the table's schema, with the unique
 # index REFRESH ... CONCURRENTLY requires.
 bench_psql $DB -q <<'SQL'
 CREATE MATERIALIZED VIEW command_performance_mv AS
@@ -107,7 +107,7 @@ cat <<TABLE
 
 | refresh | ms | vs REFRESH MATERIALIZED VIEW CONCURRENTLY | target |
 |---|---:|---:|---|
-| seeds' \`command_performance_mv\`, \`REFRESH ... CONCURRENTLY\` | $full | 1.00 | |
+| original schema's \`command_performance_mv\`, \`REFRESH ... CONCURRENTLY\` | $full | 1.00 | |
 | \`chronicle.refresh_metrics()\` after 20k new or changed executions ($inc_buckets hourly buckets, $inc_read executions read) | $inc_ms | $(ratio "$inc_ms" "$full") | ≤ 0.02 |
 | \`chronicle.refresh_metrics()\` after 1k late arrivals spread over the week ($late_buckets hourly buckets) | $late_ms | $(ratio "$late_ms" "$full_late") | |
 | first \`chronicle.refresh_metrics()\` of all $ROWS rows (hourly and daily, with sketches) | $initial | | |

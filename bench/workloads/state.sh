@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Versioned writes (issue: foundation and state store). Throughput with 8 clients over
 # 1,000 entities for put_state and direct INSERT, against a plain unversioned upsert and
-# the seeds' PL/pgSQL trigger; invariant violations; per-write cost at 1 and 100,000
+# the original schema's PL/pgSQL trigger; invariant violations; per-write cost at 1 and 100,000
 # versions of one entity.
 # shellcheck source=../lib.sh
 source "$(dirname "$0")/../lib.sh"
@@ -27,7 +27,7 @@ put1=$(tps $DB 1 "$T" "$S/put.sql")
 seed1=$(tps $DB 1 "$T" "$S/seed.sql")
 violations=$(bench_psql $DB -At -f "$REPO_ROOT/tests/integration/state/invariants.sql" | awk -F'|' '{s += $2} END {print s + 0}')
 
-# The seeds' trigger under 4 concurrent clients: how many clients abort, and what the
+# The original schema's trigger under 4 concurrent clients: how many clients abort, and what the
 # table looks like afterwards.
 bench_psql $DB -c "TRUNCATE seed_state_store"
 seed4_out=$(pgbench -h "$BENCH_HOST" -p "$BENCH_PORT" -U postgres -n -M prepared -c 4 -j 2 -T 5 \
@@ -40,7 +40,7 @@ seed4_broken=$(value $DB "SELECT count(*) FROM (SELECT entity_id FROM seed_state
 # synchronous_commit off so the WAL flush at commit (the same for every write) does not
 # drown the cost of the write itself. "At 1": writes to a fresh entity (its first 2,000
 # versions); "at 100,000": writes to an entity that already has 100,000 versions. The
-# seeds' history is bulk-loaded with its trigger off (its own writes would be quadratic).
+# original trigger's history is bulk-loaded with its trigger off (its own writes would be quadratic).
 export PGOPTIONS="-c synchronous_commit=off"
 printf "SELECT chronicle.put_state('deep', :entity::text, jsonb_build_object('r', random()));\n" >"$S/deep_put.sql"
 printf "INSERT INTO seed_state_store (entity_type, entity_id, state) VALUES ('deep', :entity::text, jsonb_build_object('r', random()));\n" >"$S/deep_seed.sql"
@@ -67,13 +67,13 @@ cat <<TABLE
 | direct \`INSERT INTO chronicle.state_store\` | 8 | $insert8 | $(ratio "$insert8" "$upsert8") | ≥ 0.8 |
 | plain unversioned upsert (anchor) | 1 | $upsert1 | 1.00 | |
 | \`chronicle.put_state\` | 1 | $put1 | $(ratio "$put1" "$upsert1") | |
-| seeds' PL/pgSQL trigger | 1 | $seed1 | $(ratio "$seed1" "$upsert1") | |
+| original schema's PL/pgSQL trigger | 1 | $seed1 | $(ratio "$seed1" "$upsert1") | |
 
 Invariant violations after the chronicle runs: **$violations** (target 0).
-Seeds' trigger with 4 clients for 5 s: $seed4_aborted of 4 clients aborted, $seed4_broken entities left with two current versions or duplicate version numbers.
+The original schema's trigger with 4 clients for 5 s: $seed4_aborted of 4 clients aborted, $seed4_broken entities left with two current versions or duplicate version numbers.
 
 | per-write latency (1 client, synchronous_commit off) | at 1 version | at 100,000 versions | ratio | target |
 |---|---:|---:|---:|---|
 | \`chronicle.put_state\` | $put_at_1 ms | $put_at_100k ms | $(ratio "$put_at_100k" "$put_at_1") | ≤ 1.2 |
-| seeds' PL/pgSQL trigger | $seed_at_1 ms | $seed_at_100k ms | $(ratio "$seed_at_100k" "$seed_at_1") | |
+| original schema's PL/pgSQL trigger | $seed_at_1 ms | $seed_at_100k ms | $(ratio "$seed_at_100k" "$seed_at_1") | |
 TABLE

@@ -43,7 +43,7 @@ CREATE FUNCTION chronicle.command_executions_lifecycle() RETURNS trigger
 LANGUAGE c
 AS '@MODULE_PATHNAME@', '@FUNCTION_NAME@';
 COMMENT ON FUNCTION chronicle.command_executions_lifecycle() IS
-  'Trigger: enforces the status order of command executions, stamps finish times and updated_at, and redacts secrets from parameters';
+  'Trigger: enforces the status order of command executions, stamps finish times and updated_at, and redacts secrets from parameters, metadata, error and context';
 "#)]
 fn command_executions_lifecycle<'a>(
     trigger: &'a PgTrigger<'a>,

@@ -1,7 +1,7 @@
-//! `chronicle.track(event jsonb)`: a RudderStack track call, as the seeds' command executor
-//! sends it, recorded as a command execution. Every field is checked and a malformed
-//! payload is refused with an error naming the field; a messageId already recorded is
-//! not recorded twice.
+//! `chronicle.track(event jsonb)`: a RudderStack track call, as the command executor of the
+//! system this extension serves sends it, recorded as a command execution. Every field is
+//! checked and a malformed payload is refused with an error naming the field; a messageId
+//! already recorded for the same sender is not recorded twice.
 
 use std::str::FromStr;
 
@@ -136,7 +136,7 @@ struct TrackCall {
     properties: Properties,
 }
 
-/// The seeds' command properties.
+/// The command properties of a track call.
 struct Properties {
     command_name: String,
     command_category: Option<String>,
