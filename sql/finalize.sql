@@ -55,7 +55,7 @@ TO PUBLIC;
 -- install, and Supabase's service_role): reads everything; writes state through the
 -- versioning (functions, or INSERT into the state_store view), executions and Gist
 -- targets directly, and the queue and rollups only through their functions.
--- The internal helpers (_export_advance, _export_stale_lease, refresh_buckets) stay the
+-- The internal helpers (_export_advance, _export_stale_lease, _refresh_buckets) stay the
 -- owner's: they run inside the functions above.
 CREATE FUNCTION chronicle.grant_administration(grantee text, with_grant_option boolean)
 RETURNS void LANGUAGE plpgsql
@@ -70,7 +70,7 @@ BEGIN
   EXECUTE format('GRANT INSERT, UPDATE, DELETE ON chronicle.command_executions, chronicle.gist_targets TO %I', grantee) || option;
   EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA chronicle TO %I', grantee) || option;
   EXECUTE format('REVOKE EXECUTE ON FUNCTION chronicle._export_advance(text[], text[]), '
-                 'chronicle._export_stale_lease(bigint), chronicle.refresh_buckets(timestamptz[], text[]), '
+                 'chronicle._export_stale_lease(bigint), chronicle._refresh_buckets(timestamptz[], text[]), '
                  'chronicle.grant_administration(text, boolean) FROM %I', grantee);
 END
 $$;

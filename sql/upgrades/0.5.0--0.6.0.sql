@@ -9,3 +9,8 @@ ALTER FUNCTION chronicle.export_stale_lease(bigint) RENAME TO _export_stale_leas
 
 -- The queue's functions, which now call the helpers by their new names.
 \ir ../export_queue.sql
+ALTER FUNCTION chronicle.refresh_buckets(timestamptz[], text[]) RENAME TO _refresh_buckets;
+\ir ../metrics_refresh.sql
+
+-- Catalog comments that say what each thing is.
+\ir 0.6.0-comments.sql

@@ -1,7 +1,8 @@
 //! Command metrics: the hourly and daily rollups of `chronicle.command_executions` and
-//! their incremental refresh. All of it is SQL (sql/metrics.sql): the work is set-based
-//! queries over the executions, and the sketch aggregates it builds on are in
-//! `crate::sketch`.
+//! their incremental refresh. All of it is SQL: the tables and the trigger that records
+//! changed buckets in sql/metrics.sql, the refresh and what schedules and prunes it in
+//! sql/metrics_refresh.sql. The work is set-based queries over the executions, and the
+//! sketch aggregates it builds on are in `crate::sketch`.
 
 use pgrx::prelude::*;
 
@@ -9,4 +10,10 @@ extension_sql_file!(
     "../../sql/metrics.sql",
     name = "metrics",
     requires = ["executions_api", "sketch_aggregates"]
+);
+
+extension_sql_file!(
+    "../../sql/metrics_refresh.sql",
+    name = "metrics_refresh",
+    requires = ["metrics"]
 );
