@@ -73,7 +73,7 @@ SELECT command_name, status, started_at, completed_at, duration_ms, parameters, 
        state_size_bytes, event
   FROM chronicle.command_executions WHERE id IN (:'tracked_id', :'blocked_id') ORDER BY completed_at;
 
--- The seeds' warehouse shape.
+-- The warehouse shape (RudderStack track events as loaded into BigQuery).
 SELECT id = :'tracked_id'::text AS id_matches, anonymous_id, user_id, event, sent_at, "timestamp", context, properties
   FROM chronicle.command_events WHERE id IN (:'tracked_id', :'blocked_id') ORDER BY "timestamp";
 

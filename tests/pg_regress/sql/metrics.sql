@@ -63,7 +63,7 @@ SELECT * FROM rollups_match;
 SELECT failed, 'E_LATE' = ANY (error_codes) AS late_code
   FROM chronicle.command_metrics_hourly, base WHERE command_name = 'cmd_2' AND hour = day0 + interval '30 hours';
 
--- The seeds' command_performance_mv, as a view of the last 7 days.
+-- The original schema's command_performance_mv, as a view of the last 7 days.
 SELECT count(*) AS rows, count(DISTINCT command_name) AS commands, bool_and(p95_duration > 0) AS has_p95
   FROM chronicle.command_performance;
 
