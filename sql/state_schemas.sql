@@ -45,6 +45,6 @@ CREATE TABLE chronicle.state_schema_violations (
 );
 
 COMMENT ON TABLE chronicle.state_schema_violations IS
-  'State versions written under a warn-mode schema that did not validate; delete rows once dealt with';
+  'State versions written under a warn-mode schema that did not validate, with what was wrong; administrators read it, only the extension''s owner deletes from it';
 COMMENT ON COLUMN chronicle.state_schema_violations.violations IS
   'Up to 20 violations: [{"path": JSON Pointer in the state, "keyword", "schema_path", "message"}]';

@@ -21,3 +21,5 @@ COMMENT ON FUNCTION chronicle.command_executions_lifecycle() IS
   'Trigger: enforces the status order of command executions, stamps finish times and updated_at, and redacts secrets from parameters, metadata, error and context';
 COMMENT ON AGGREGATE chronicle.percentile_agg(double precision, double precision) IS
   'Quantile sketch of the values with the given relative error (from the first row; at least 0.0001 and below 0.5)';
+COMMENT ON TABLE chronicle.state_schema_violations IS
+  'State versions written under a warn-mode schema that did not validate, with what was wrong; administrators read it, only the extension''s owner deletes from it';
