@@ -60,7 +60,8 @@ static REGISTERED_HERE: AtomicBool = AtomicBool::new(false);
 
 pub fn register() {
     // SAFETY: a lookup by NUL-terminated name; missing_ok, so an unknown name gives 0.
-    let flags = unsafe { pg_sys::GetConfigOptionFlags(c"chronicle.max_state_bytes".as_ptr(), true) };
+    let flags =
+        unsafe { pg_sys::GetConfigOptionFlags(c"chronicle.max_state_bytes".as_ptr(), true) };
     // Registered settings always have flags (max_state_bytes has its unit); a placeholder
     // made by `SET chronicle.max_state_bytes` before any library loaded is ours to take over.
     if flags != 0 && flags & pg_sys::GUC_CUSTOM_PLACEHOLDER as i32 == 0 {
@@ -115,7 +116,9 @@ fn int_setting(setting: &GucSetting<i32>, name: &CStr) -> i32 {
     if REGISTERED_HERE.load(Ordering::Relaxed) {
         setting.get()
     } else {
-        registered_elsewhere(name).parse().unwrap_or_else(|_| setting.get())
+        registered_elsewhere(name)
+            .parse()
+            .unwrap_or_else(|_| setting.get())
     }
 }
 
@@ -132,7 +135,8 @@ pub fn redact_keys() -> String {
 
 /// The limit in bytes, as a `usize` for comparing with document lengths.
 pub fn max_state_bytes() -> usize {
-    usize::try_from(int_setting(&MAX_STATE_BYTES, c"chronicle.max_state_bytes")).unwrap_or(usize::MAX)
+    usize::try_from(int_setting(&MAX_STATE_BYTES, c"chronicle.max_state_bytes"))
+        .unwrap_or(usize::MAX)
 }
 
 /// The most bytes of JSON text the extension reads or builds from one document — an
