@@ -23,8 +23,9 @@ RESET ROLE;
 -- The settings are superuser-only (SUSET). Since 15 a superuser may hand one to a role
 -- with GRANT SET ON PARAMETER, and take it back; the same on every major. (Loaded first:
 -- before the library defines a setting, SET makes a placeholder, which PostgreSQL checks
--- against the role that set it when the library loads.)
-LOAD 'pg_chronicle';
+-- against the role that set it when the library loads. A call loads it: each release's
+-- library has a name of its own.)
+DO $$ BEGIN PERFORM chronicle.current_user_id(); END $$;
 SET ROLE service_role;
 SELECT regress.error_of('SET chronicle.max_state_bytes = 1000');
 RESET ROLE;
