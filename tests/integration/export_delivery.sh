@@ -6,7 +6,9 @@
 # those exports), ones that "crash" after claiming (never ack; their leases expire), and
 # ones that ack too late (after their lease was claimed again). Afterwards every committed version
 # (every_version mode) or the last version of every file (latest mode) must have been
-# acknowledged, and every export acknowledged exactly once.
+# acknowledged, and every export acknowledged exactly once. The race the enqueueing
+# protocol exists for, an ack at REPEATABLE READ against an export queued behind its head,
+# is stated step by step in tests/isolation/specs/export_ack_behind_head.spec.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 DB=chronicle_it_delivery
@@ -85,38 +87,6 @@ crashed=$(sql $DB "SELECT count(*) FROM chronicle.gist_export_queue WHERE attemp
 versions=$(sql $DB "SELECT count(*) FROM chronicle.state_versions")
 echo "ok: $versions versions written; $crashed exports re-delivered after an expired lease; $stale late acks refused" >&2
 [ "$crashed" -gt 0 ] && [ "$stale" -gt 0 ] || { echo "FAIL: the run did not exercise crashes and late acks" >&2; exit 1; }
-
-# The race the enqueueing protocol exists for, made to happen: an exporter at REPEATABLE
-# READ takes its snapshot, a writer then queues a version behind the head the exporter
-# holds, and the exporter acks. Its snapshot cannot see the new export, so the ack must
-# fail to serialize (and change nothing) rather than finish the head and strand the
-# export behind it; retried, it hands the file on. (psql's \! hands the turn over.)
-log "an ack at REPEATABLE READ racing an export queued behind its head"
-sql $DB "SELECT count(*) FROM chronicle.set_gist_target('race', 'cccc3333', mode => 'every_version');
-         SELECT chronicle.put_state('race', 'x', '{\"v\": 1}');
-         CREATE TABLE race_claim AS SELECT * FROM chronicle.export_claim(1) WHERE entity_type = 'race';" >/dev/null
-[ "$(sql $DB "SELECT count(*) FROM race_claim")" = 1 ] || { echo "FAIL: the race's export was not claimed" >&2; exit 1; }
-cluster_psql "$IT_CLUSTER" "$IT_PORT" -d $DB -v ON_ERROR_STOP=0 >"$S/race.log" 2>&1 <<SQL &
-BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT 1;
-\! touch "$S/snapshot_taken"; while [ ! -f "$S/version_queued" ]; do sleep 0.05; done
-SELECT chronicle.export_ack(id, lease_token, 'rev') FROM race_claim;
-COMMIT;
-SQL
-exporter=$!
-while [ ! -f "$S/snapshot_taken" ]; do sleep 0.05; done
-sql $DB "SELECT chronicle.put_state('race', 'x', '{\"v\": 2}')" >/dev/null
-touch "$S/version_queued"
-wait $exporter
-grep -q "could not serialize access" "$S/race.log" \
-  || { cat "$S/race.log" >&2; echo "FAIL: the REPEATABLE READ ack did not fail to serialize" >&2; exit 1; }
-expect_zero $DB "the failed ack changed nothing" \
-  "SELECT count(*) FROM chronicle.gist_export_queue q WHERE q.entity_type = 'race'
-      AND (q.version, q.status) NOT IN ((1, 'in_flight'), (2, 'waiting'))"
-sql $DB "SELECT chronicle.export_ack(id, lease_token, 'rev') FROM race_claim" >/dev/null
-expect_zero $DB "retried, the ack makes the export behind it the head" \
-  "SELECT count(*) FROM chronicle.gist_export_queue q WHERE q.entity_type = 'race'
-      AND (q.version, q.status) NOT IN ((1, 'done'), (2, 'pending'))"
 
 # A writer transaction that queues behind two heads an exporter acknowledges in one batch,
 # in the other order: the ack waits for the first head while holding the second, which
