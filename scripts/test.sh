@@ -6,6 +6,8 @@
 #   unit         pure crates: cargo test (no PostgreSQL), once
 #   pgrx         in-module #[pg_test]s: cargo pgrx test, PostgreSQL running as `postgres`
 #   regress      pg_regress: tests/pg_regress against a scratch cluster with pg_cron preloaded
+#   isolation    pg_isolation_regress: the named races of tests/isolation/specs, step by step
+#                between sessions, against the same cluster
 #   integration  concurrent clients (pgbench) checking invariants, tests/integration/*.sh
 #   package      scripts/package.sh's Debian package (a debug build, for time), installed with
 #                apt-get into a scratch Debian root of the major's release that never saw the
@@ -29,11 +31,11 @@ REGRESS_CLUSTER=regress
 ONCE_TIERS=" lint unit fuzz "
 
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(lint unit pgrx regress integration client package fuzz)
+[ ${#tiers[@]} -gt 0 ] || tiers=(lint unit pgrx regress isolation integration client package fuzz)
 for tier in "${tiers[@]}"; do
   case $tier in
-    lint|unit|pgrx|regress|integration|client|package|fuzz) ;;
-    *) echo "unknown tier: $tier (expected lint, unit, pgrx, regress, integration, client, package or fuzz)" >&2; exit 2 ;;
+    lint|unit|pgrx|regress|isolation|integration|client|package|fuzz) ;;
+    *) echo "unknown tier: $tier (expected lint, unit, pgrx, regress, isolation, integration, client, package or fuzz)" >&2; exit 2 ;;
   esac
 done
 read -r -a majors <<<"$(selected_majors "${SUPPORTED_MAJORS[*]}")"
@@ -87,6 +89,32 @@ run_regress() {
       --schedule=schedule) || status=$?
   if [ $status -ne 0 ]; then
     cat "$out/regression.diffs" >&2 || true
+    return $status
+  fi
+}
+
+# The races with a name (an ack against an enqueue, a batch ack against a writer, two
+# refreshes, two patches, two compare-and-sets), each stated step by step in a spec under
+# tests/isolation/specs: PostgreSQL's isolation tester runs the steps in the order a
+# permutation gives, going on to the next step once it sees the previous one wait for a
+# lock, and the output must equal tests/isolation/expected. Every spec runs, in a database
+# of its own that pg_isolation_regress makes.
+run_isolation() {
+  start_regress_cluster
+  local isolation; isolation=$(dirname "$(pg_tool pg_config --pgxs)")/../test/isolation/pg_isolation_regress
+  [ -x "$PG_ROOT$isolation" ] || fail "pg_isolation_regress not found at $PG_ROOT$isolation"
+  local out spec specs=()
+  out=$(postgres_dir "isolation-out-pg$PG_MAJOR")
+  as_root chmod 777 "$out"
+  for spec in "$REPO_ROOT"/tests/isolation/specs/*.spec; do specs+=("$(basename "$spec" .spec)"); done
+  [ ${#specs[@]} -gt 0 ] || fail "no isolation specs in tests/isolation/specs"
+  local status=0
+  (cd "$REPO_ROOT/tests/isolation" && in_root "$isolation" \
+      --host="$RUN_DIR/$REGRESS_CLUSTER" --port="$REGRESS_PORT" --user=postgres \
+      --inputdir=. --outputdir="$out" --dbname=chronicle_isolation "${specs[@]}") || status=$?
+  if [ $status -ne 0 ]; then
+    cat "$out/regression.diffs" >&2 || true
+    log "isolation on PostgreSQL $PG_MAJOR: the diffs above are in $out/regression.diffs"
     return $status
   fi
 }
@@ -231,7 +259,7 @@ for major in "${majors[@]}"; do
 done
 # The roots of the majors after the first are made in the background, while cargo-pgrx
 # is installed and the first major's tiers run.
-if wants pgrx || wants regress || wants integration; then
+if wants pgrx || wants regress || wants isolation || wants integration; then
   for major in "${majors[@]:1}"; do
     use_major "$major"
     [ -n "$PG_ROOT" ] || continue
@@ -250,7 +278,7 @@ if wants lint; then
 fi
 wants unit && run_tier unit
 for major in "${majors[@]}"; do
-  wants pgrx || wants regress || wants integration || wants client || wants package || break
+  wants pgrx || wants regress || wants isolation || wants integration || wants client || wants package || break
   use_major "$major"
   if [ -n "${root_jobs[$major]:-}" ]; then
     wait "${root_jobs[$major]}" || { cat "$LOG_DIR/root-job-pg$major.log" >&2; fail "the Debian $PG_SUITE root for PostgreSQL $major"; }
@@ -258,7 +286,7 @@ for major in "${majors[@]}"; do
   ensure_major
   save_installed_extension
   saved_majors+=("$major")
-  for tier in pgrx regress integration client package; do wants $tier && run_tier $tier; done
+  for tier in pgrx regress isolation integration client package; do wants $tier && run_tier $tier; done
   cluster_stop "$REGRESS_CLUSTER"
 done
 wants fuzz && run_tier fuzz

@@ -6,7 +6,10 @@
 # those exports), ones that "crash" after claiming (never ack; their leases expire), and
 # ones that ack too late (after their lease was claimed again). Afterwards every committed version
 # (every_version mode) or the last version of every file (latest mode) must have been
-# acknowledged, and every export acknowledged exactly once.
+# acknowledged, and every export acknowledged exactly once. The two races of the protocol
+# with a name, an ack at REPEATABLE READ against an export queued behind its head and a
+# batch ack against a writer queueing behind two of its heads, are stated step by step in
+# tests/isolation/specs/export_ack_behind_head.spec and export_ack_all_timeout.spec.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 DB=chronicle_it_delivery
@@ -85,67 +88,3 @@ crashed=$(sql $DB "SELECT count(*) FROM chronicle.gist_export_queue WHERE attemp
 versions=$(sql $DB "SELECT count(*) FROM chronicle.state_versions")
 echo "ok: $versions versions written; $crashed exports re-delivered after an expired lease; $stale late acks refused" >&2
 [ "$crashed" -gt 0 ] && [ "$stale" -gt 0 ] || { echo "FAIL: the run did not exercise crashes and late acks" >&2; exit 1; }
-
-# The race the enqueueing protocol exists for, made to happen: an exporter at REPEATABLE
-# READ takes its snapshot, a writer then queues a version behind the head the exporter
-# holds, and the exporter acks. Its snapshot cannot see the new export, so the ack must
-# fail to serialize (and change nothing) rather than finish the head and strand the
-# export behind it; retried, it hands the file on. (psql's \! hands the turn over.)
-log "an ack at REPEATABLE READ racing an export queued behind its head"
-sql $DB "SELECT count(*) FROM chronicle.set_gist_target('race', 'cccc3333', mode => 'every_version');
-         SELECT chronicle.put_state('race', 'x', '{\"v\": 1}');
-         CREATE TABLE race_claim AS SELECT * FROM chronicle.export_claim(1) WHERE entity_type = 'race';" >/dev/null
-[ "$(sql $DB "SELECT count(*) FROM race_claim")" = 1 ] || { echo "FAIL: the race's export was not claimed" >&2; exit 1; }
-cluster_psql "$IT_CLUSTER" "$IT_PORT" -d $DB -v ON_ERROR_STOP=0 >"$S/race.log" 2>&1 <<SQL &
-BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT 1;
-\! touch "$S/snapshot_taken"; while [ ! -f "$S/version_queued" ]; do sleep 0.05; done
-SELECT chronicle.export_ack(id, lease_token, 'rev') FROM race_claim;
-COMMIT;
-SQL
-exporter=$!
-while [ ! -f "$S/snapshot_taken" ]; do sleep 0.05; done
-sql $DB "SELECT chronicle.put_state('race', 'x', '{\"v\": 2}')" >/dev/null
-touch "$S/version_queued"
-wait $exporter
-grep -q "could not serialize access" "$S/race.log" \
-  || { cat "$S/race.log" >&2; echo "FAIL: the REPEATABLE READ ack did not fail to serialize" >&2; exit 1; }
-expect_zero $DB "the failed ack changed nothing" \
-  "SELECT count(*) FROM chronicle.gist_export_queue q WHERE q.entity_type = 'race'
-      AND (q.version, q.status) NOT IN ((1, 'in_flight'), (2, 'waiting'))"
-sql $DB "SELECT chronicle.export_ack(id, lease_token, 'rev') FROM race_claim" >/dev/null
-expect_zero $DB "retried, the ack makes the export behind it the head" \
-  "SELECT count(*) FROM chronicle.gist_export_queue q WHERE q.entity_type = 'race'
-      AND (q.version, q.status) NOT IN ((1, 'done'), (2, 'pending'))"
-
-# A writer transaction that queues behind two heads an exporter acknowledges in one batch,
-# in the other order: the ack waits for the first head while holding the second, which
-# the writer then wants. The ack must give up (55P03) before the deadlock detector can
-# choose the writer, whose transaction commits; acknowledged again, the batch goes
-# through. The writer waits at most 5 s for the ack, then writes anyway (and, were the ack
-# still waiting, would deadlock).
-log "a batch ack never deadlocks a writer queueing behind its heads"
-sql $DB "SELECT count(*) FROM chronicle.set_gist_target('pair', 'dddd4444', mode => 'every_version');
-         SELECT chronicle.put_state('pair', 'b', '{\"v\": 1}'), chronicle.put_state('pair', 'a', '{\"v\": 1}');
-         CREATE TABLE pair_claim AS SELECT * FROM chronicle.export_claim(10) WHERE entity_type = 'pair';" >/dev/null
-[ "$(sql $DB "SELECT count(*) FROM pair_claim")" = 2 ] || { echo "FAIL: the pair's exports were not claimed" >&2; exit 1; }
-cluster_psql "$IT_CLUSTER" "$IT_PORT" -d $DB -v ON_ERROR_STOP=1 >"$S/writer.log" 2>&1 <<SQL &
-BEGIN;
-SELECT chronicle.put_state('pair', 'a', '{"v": 2}');
-\! touch "$S/a_written"; for _ in \$(seq 1 100); do [ -f "$S/ack_returned" ] && break; sleep 0.05; done
-SELECT chronicle.put_state('pair', 'b', '{"v": 2}');
-COMMIT;
-SQL
-writer=$!
-while [ ! -f "$S/a_written" ]; do sleep 0.05; done
-ack_error=$(sql $DB "SELECT chronicle.export_ack_all(array_agg(id ORDER BY entity_id DESC), array_agg(lease_token ORDER BY entity_id DESC), 'rev')
-                      FROM pair_claim" 2>&1 || true)
-touch "$S/ack_returned"
-wait $writer || { cat "$S/writer.log" >&2; echo "FAIL: the writer's transaction failed" >&2; exit 1; }
-echo "$ack_error" | grep -q "lock timeout" \
-  || { echo "$ack_error" >&2; echo "FAIL: the batch ack did not give up on the writer's lock" >&2; exit 1; }
-echo "ok: the ack gave up on the writer's lock (55P03) and the writer committed" >&2
-sql $DB "SELECT chronicle.export_ack_all(array_agg(id), array_agg(lease_token), 'rev') FROM pair_claim" >/dev/null
-expect_zero $DB "acknowledged again, the batch hands both files on" \
-  "SELECT count(*) FROM chronicle.gist_export_queue q WHERE q.entity_type = 'pair'
-      AND (q.version, q.status) NOT IN ((1, 'done'), (2, 'pending'))"

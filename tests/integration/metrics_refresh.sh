@@ -2,7 +2,8 @@
 # Incremental metrics under real concurrency, and the pg_cron job.
 #  1. Writers insert, finish and delete executions (late arrivals included) while two
 #     refreshes run in a loop at once; after a final refresh every rollup equals a direct
-#     aggregate of the raw rows.
+#     aggregate of the raw rows. (The soak; two refreshes meeting on a bucket, step by
+#     step, are tests/isolation/specs/refresh_metrics_concurrent.spec.)
 #  2. chronicle.schedule_refresh() with the real pg_cron: the job runs and refreshes.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -2,6 +2,8 @@
 # Concurrent writers on a few hot entities, through every write path at once: put_state,
 # direct INSERT, patch_state, compare-and-set, revert and delete, some of them two to a
 # transaction. Afterwards every invariant must hold and no patch may have been lost.
+# (The soak; two patches, and two compare-and-sets, on one entity step by step are
+# tests/isolation/specs/patch_state_concurrent.spec and cas_concurrent.spec.)
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 DB=chronicle_it_state
