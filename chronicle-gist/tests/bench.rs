@@ -1,6 +1,6 @@
 //! The benchmark helper drains a fake queue against the fake API.
 
-use chronicle_gist::bench::bench_fake_export;
+use chronicle_gist_testkit::bench::bench_fake_export;
 use chronicle_gist::Mode;
 
 #[test]

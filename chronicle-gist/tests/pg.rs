@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use chronicle_gist::db::{ImportVersion, Queue, StateStore};
 use chronicle_gist::export::{ExportConfig, Exporter};
-use chronicle_gist::fake_github::FakeGithub;
+use chronicle_gist_testkit::fake_github::FakeGithub;
 use chronicle_gist::import::{run_import, ImportOptions};
 use chronicle_gist::pg::PgDatabase;
 use chronicle_gist::verify::{run_verify, Status, VerifyOptions};

@@ -2,8 +2,8 @@
 
 mod common;
 
-use chronicle_gist::fake_github::FakeGithub;
-use chronicle_gist::memory::MemoryStore;
+use chronicle_gist_testkit::fake_github::FakeGithub;
+use chronicle_gist_testkit::memory::MemoryStore;
 use chronicle_gist::verify::{run_verify, Status, VerifyError, VerifyOptions};
 use chronicle_gist::{ApiError, Mode};
 use common::{client, pretty};

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gist sync end to end, with the real chronicle-gist binary against a fake Gist API on
-# loopback (chronicle-gist/examples/fake_github.rs): state writes -> export queue -> Gist
+# loopback (crates/gist-testkit/src/bin/fake_github.rs): state writes -> export queue -> Gist
 # revisions -> import into a second database -> verify.
 #
 #   0. chronicle-gist's PostgreSQL tests (chronicle-gist/tests/pg.rs) on a database of
@@ -57,11 +57,11 @@ wait_until() {
 url() { echo "host=$IT_HOST port=$IT_PORT user=postgres dbname=$1"; }
 
 log "building chronicle-gist and the fake Gist API"
-(cd "$REPO_ROOT" && cargo build -q -p chronicle-gist --bin chronicle-gist --example fake_github)
+(cd "$REPO_ROOT" && cargo build -q -p chronicle-gist -p chronicle-gist-testkit --bins)
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
 case $TARGET_DIR in /*) ;; *) TARGET_DIR=$REPO_ROOT/$TARGET_DIR ;; esac
 BIN=$TARGET_DIR/debug/chronicle-gist
-FAKE=$TARGET_DIR/debug/examples/fake_github
+FAKE=$TARGET_DIR/debug/fake_github
 
 log "chronicle-gist's PostgreSQL tests"
 fresh_database $RUST_DB

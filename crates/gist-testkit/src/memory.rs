@@ -25,11 +25,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::db::{
+use chronicle_gist::db::{
     ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Mode, Operation, Queue,
     StateStore, SQLSTATE_INVALID_PARAMETER, SQLSTATE_STALE_LEASE,
 };
-use crate::time::Timestamp;
+use chronicle_gist::time::Timestamp;
 
 /// A row to put on the fake queue.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,17 +3,17 @@
 //!
 //! [`bench_fake_export`] needs nothing but this crate (fake queue, fake
 //! API); [`drain_queue`] works on any [`Queue`], e.g. a
-//! [`crate::pg::PgDatabase`] whose targets point at gists created in a
+//! [`chronicle_gist::pg::PgDatabase`] whose targets point at gists created in a
 //! [`FakeGithub`] with [`FakeGithub::create_gist_with_id`].
 
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use crate::db::{Mode, Queue};
-use crate::export::{ExportConfig, ExportError, ExportReport, Exporter};
+use chronicle_gist::db::{Mode, Queue};
+use chronicle_gist::export::{ExportConfig, ExportError, ExportReport, Exporter};
 use crate::fake_github::FakeGithub;
-use crate::github::GithubClient;
+use chronicle_gist::github::GithubClient;
 use crate::memory::{MemoryQueue, NewExport};
 
 /// Result of [`bench_fake_export`].

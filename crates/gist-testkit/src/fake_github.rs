@@ -29,7 +29,7 @@
 //!   exceeded" until the reset time.
 //!
 //! ```no_run
-//! use chronicle_gist::fake_github::{FakeGithub, Scripted};
+//! use chronicle_gist_testkit::fake_github::{FakeGithub, Scripted};
 //! let github = FakeGithub::start();
 //! let gist = github.create_gist(&[("a.json", "{}")]);
 //! github.script(Some("PATCH"), 2, Scripted::RateLimited { status: 429, retry_after: Some(1) });
@@ -46,7 +46,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tiny_http::{Header, Request, Response, Server};
 
-use crate::time::Timestamp;
+use chronicle_gist::time::Timestamp;
 
 const DOCS: &str = "https://docs.github.com/rest/gists/gists";
 
@@ -1218,7 +1218,7 @@ fn gist_json(state: &State, id: &str, index: usize, at_revision: bool) -> Answer
 }
 
 fn percent_encode(text: &str) -> String {
-    crate::github::encode_segment(text)
+    chronicle_gist::github::encode_segment(text)
 }
 
 fn percent_decode(text: &str) -> String {
