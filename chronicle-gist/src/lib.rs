@@ -20,6 +20,7 @@ pub mod github;
 pub mod import;
 pub mod pg;
 pub mod time;
+pub mod tls;
 pub mod verify;
 
 pub use db::{ClaimedExport, DbError, Mode, Operation, Queue, StateStore};

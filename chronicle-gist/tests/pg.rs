@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use chronicle_gist::db::{ImportVersion, Queue, StateStore};
 use chronicle_gist::export::{ExportConfig, Exporter};
+use chronicle_gist_testkit::bench::NO_BUDGET;
 use chronicle_gist_testkit::fake_github::FakeGithub;
 use chronicle_gist::import::{run_import, ImportOptions};
 use chronicle_gist::pg::PgDatabase;
@@ -325,6 +326,7 @@ fn exporter_import_and_verify_round_trip_through_postgres() {
     let config = ExportConfig {
         exit_when_idle: true,
         min_request_interval: Duration::ZERO,
+        budget: NO_BUDGET,
         ..ExportConfig::default()
     };
     {
@@ -410,6 +412,7 @@ fn an_entity_that_cannot_be_named_does_not_stop_verify() {
     let config = ExportConfig {
         exit_when_idle: true,
         min_request_interval: Duration::ZERO,
+        budget: NO_BUDGET,
         ..ExportConfig::default()
     };
     Exporter::new(&mut db, &client, config, &stop)
