@@ -270,8 +270,8 @@ pub fn main() -> ExitCode {
 /// (tracing's EnvFilter syntax; default `info`).
 pub fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("CHRONICLE_GIST_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("CHRONICLE_GIST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -411,10 +411,7 @@ fn export(db: PgDatabase, database_url: &str, github: &GithubClient, args: &Expo
             },
         };
         if let Err(e) = db.listen() {
-            tracing::warn!(
-                "LISTEN failed ({e}); polling every {}s",
-                args.poll_interval
-            );
+            tracing::warn!("LISTEN failed ({e}); polling every {}s", args.poll_interval);
         }
         let started = Instant::now();
         let mut exporter = Exporter::new(&mut db, github, args.config(), &stop);
@@ -427,10 +424,7 @@ fn export(db: PgDatabase, database_url: &str, github: &GithubClient, args: &Expo
             Err(ExportError::Database(e))
                 if !args.exit_when_idle && !stop.load(Ordering::SeqCst) =>
             {
-                tracing::warn!(
-                    "{e}; reconnecting in {}s",
-                    backoff.as_secs()
-                );
+                tracing::warn!("{e}; reconnecting in {}s", backoff.as_secs());
                 sleep_unless_stopped(backoff, Some(&stop));
                 backoff = (backoff * 2).min(Duration::from_secs(30));
             }

@@ -586,7 +586,10 @@ impl EtagCache {
             .and_then(|()| std::fs::rename(&temporary, &path));
         if let Err(e) = written {
             let _ = std::fs::remove_file(&temporary);
-            tracing::warn!("cannot keep the ETag of {url} in {}: {e}", self.dir.display());
+            tracing::warn!(
+                "cannot keep the ETag of {url} in {}: {e}",
+                self.dir.display()
+            );
         }
     }
 }
@@ -640,7 +643,9 @@ fn is_rate_limited(raw: &RawResponse) -> bool {
 /// so, or the hourly quota is not what ran out (`X-RateLimit-Remaining` is
 /// not 0). GitHub documents both shapes.
 fn is_secondary_limit(raw: &RawResponse) -> bool {
-    raw.body.to_ascii_lowercase().contains("secondary rate limit")
+    raw.body
+        .to_ascii_lowercase()
+        .contains("secondary rate limit")
         || raw.remaining.as_deref().map(str::trim) != Some("0")
 }
 

@@ -15,11 +15,11 @@ use std::collections::HashMap;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Statement};
 
-use crate::tls::{SslMode, TlsSettings};
 use crate::db::{
-    Backlog, BudgetLimits, ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion,
-    Queue, StateStore, WriteBudget,
+    Backlog, BudgetLimits, ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Queue,
+    StateStore, WriteBudget,
 };
+use crate::tls::{SslMode, TlsSettings};
 
 /// The channel `chronicle.export_*` notifies when rows are enqueued.
 pub const EXPORT_CHANNEL: &str = "chronicle_export";

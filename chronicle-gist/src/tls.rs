@@ -208,14 +208,24 @@ impl TlsSettings {
             ));
         }
         let mut roots = RootCertStore::empty();
-        let certificates = CertificateDer::pem_file_iter(&path)
-            .map_err(|e| format!("cannot read root certificate file {:?}: {e}", path.display().to_string()))?;
+        let certificates = CertificateDer::pem_file_iter(&path).map_err(|e| {
+            format!(
+                "cannot read root certificate file {:?}: {e}",
+                path.display().to_string()
+            )
+        })?;
         for certificate in certificates {
             let certificate = certificate.map_err(|e| {
-                format!("cannot read root certificate file {:?}: {e}", path.display().to_string())
+                format!(
+                    "cannot read root certificate file {:?}: {e}",
+                    path.display().to_string()
+                )
             })?;
             roots.add(certificate).map_err(|e| {
-                format!("root certificate file {:?} holds an unusable certificate: {e}", path.display().to_string())
+                format!(
+                    "root certificate file {:?} holds an unusable certificate: {e}",
+                    path.display().to_string()
+                )
             })?;
         }
         if roots.is_empty() {
@@ -558,7 +568,10 @@ mod tests {
     #[test]
     fn takes_the_tls_options_out_of_urls() {
         let s = split("postgres://u@db.example.com:5432/app?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&application_name=x");
-        assert_eq!(s.rest, "postgres://u@db.example.com:5432/app?application_name=x");
+        assert_eq!(
+            s.rest,
+            "postgres://u@db.example.com:5432/app?application_name=x"
+        );
         assert_eq!(s.tls.mode, SslMode::VerifyFull);
         assert_eq!(s.tls.root_cert.as_deref(), Some("/etc/ca.pem"));
         let s = split("postgresql://u@h/app?sslmode=require");
@@ -579,9 +592,11 @@ mod tests {
         let config: postgres::Config = s.rest.parse().unwrap();
         assert_eq!(config.get_password(), Some(&b"it's"[..]));
         assert_eq!(config.get_user(), Some("a b"));
-        assert!(TlsSettings::split_with_env("host=db sslmode=sometimes", |_| None)
-            .unwrap_err()
-            .contains("invalid sslmode value: \"sometimes\""));
+        assert!(
+            TlsSettings::split_with_env("host=db sslmode=sometimes", |_| None)
+                .unwrap_err()
+                .contains("invalid sslmode value: \"sometimes\"")
+        );
         assert!(TlsSettings::split_with_env("host", |_| None).is_err());
         assert!(TlsSettings::split_with_env("host='db", |_| None).is_err());
     }
@@ -597,7 +612,8 @@ mod tests {
         assert_eq!(s.tls.mode, SslMode::Require);
         // The file is not there: plain require.
         assert_eq!(s.tls.effective_mode(), SslMode::Require);
-        let root = std::env::temp_dir().join(format!("chronicle-gist-root-{}.pem", std::process::id()));
+        let root =
+            std::env::temp_dir().join(format!("chronicle-gist-root-{}.pem", std::process::id()));
         std::fs::write(&root, "not a certificate").unwrap();
         let tls = TlsSettings {
             mode: SslMode::Require,
@@ -612,7 +628,10 @@ mod tests {
             root_cert: Some("/nonexistent/ca.pem".into()),
         };
         let error = missing.connector().err().unwrap();
-        assert!(error.contains("\"/nonexistent/ca.pem\" does not exist"), "{error}");
+        assert!(
+            error.contains("\"/nonexistent/ca.pem\" does not exist"),
+            "{error}"
+        );
         let system = TlsSettings {
             mode: SslMode::Require,
             root_cert: Some("system".into()),

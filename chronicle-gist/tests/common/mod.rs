@@ -5,9 +5,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use chronicle_gist::export::{ExportConfig, ExportError, ExportReport, Exporter};
-use chronicle_gist_testkit::fake_github::FakeGithub;
 use chronicle_gist::github::GithubClient;
 use chronicle_gist_testkit::bench::NO_BUDGET;
+use chronicle_gist_testkit::fake_github::FakeGithub;
 use chronicle_gist_testkit::memory::MemoryQueue;
 
 /// A client for the fake with its accepted token. No reset margin: the

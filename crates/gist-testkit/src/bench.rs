@@ -10,11 +10,11 @@ use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+use crate::fake_github::FakeGithub;
+use crate::memory::{MemoryQueue, NewExport};
 use chronicle_gist::db::{BudgetLimits, Mode, Queue, WriteBudget};
 use chronicle_gist::export::{ExportConfig, ExportError, ExportReport, Exporter};
-use crate::fake_github::FakeGithub;
 use chronicle_gist::github::GithubClient;
-use crate::memory::{MemoryQueue, NewExport};
 
 /// A write budget so large it never holds anything back: for benchmarks
 /// and tests that are not about the budget.

@@ -26,9 +26,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chronicle_gist::db::{
-    BudgetLimits, WriteBudget,
-    ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Mode, Operation, Queue,
-    StateStore, SQLSTATE_INVALID_PARAMETER, SQLSTATE_STALE_LEASE,
+    BudgetLimits, ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Mode,
+    Operation, Queue, StateStore, WriteBudget, SQLSTATE_INVALID_PARAMETER, SQLSTATE_STALE_LEASE,
 };
 use chronicle_gist::time::Timestamp;
 

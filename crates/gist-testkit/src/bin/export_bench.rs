@@ -3,8 +3,8 @@
 //!
 //! cargo run --release -p chronicle-gist-testkit --bin export_bench -- [ROWS] [FILES] [BATCH]
 
-use chronicle_gist_testkit::bench::bench_fake_export;
 use chronicle_gist::Mode;
+use chronicle_gist_testkit::bench::bench_fake_export;
 
 fn main() {
     let args: Vec<usize> = std::env::args()
