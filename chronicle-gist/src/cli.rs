@@ -366,6 +366,12 @@ pub fn run(cli: Cli, token: Option<String>) -> u8 {
     }
 }
 
+/// SQLSTATE 42883 (undefined function) or 42501 (insufficient privilege):
+/// the database or the role needs setting up; retrying cannot help.
+fn is_setup_error(error: &crate::db::DbError) -> bool {
+    matches!(error, crate::db::DbError::Server { code, .. } if code == "42883" || code == "42501")
+}
+
 /// The client with the ETag cache of `args`, when there is one.
 fn with_cache(github: GithubClient, args: &CacheArgs) -> GithubClient {
     match args.dir() {
@@ -421,8 +427,10 @@ fn export(db: PgDatabase, database_url: &str, github: &GithubClient, args: &Expo
             backoff = Duration::from_secs(1); // it worked for a while
         }
         match result {
+            // A function the database lacks (pg_chronicle before 0.6.0) or may
+            // not run for this role will not appear by reconnecting.
             Err(ExportError::Database(e))
-                if !args.exit_when_idle && !stop.load(Ordering::SeqCst) =>
+                if !args.exit_when_idle && !stop.load(Ordering::SeqCst) && !is_setup_error(&e) =>
             {
                 tracing::warn!("{e}; reconnecting in {}s", backoff.as_secs());
                 sleep_unless_stopped(backoff, Some(&stop));

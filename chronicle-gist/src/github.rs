@@ -846,6 +846,52 @@ mod tests {
     }
 
     #[test]
+    fn tells_the_secondary_limit_from_the_primary_one() {
+        let client = GithubClient::new("http://127.0.0.1:9", None);
+        let mut primary = raw(
+            403,
+            r#"{"message":"API rate limit exceeded for user ID 1."}"#,
+        );
+        primary.remaining = Some("0".into());
+        primary.reset = Some("1".into());
+        assert!(matches!(
+            client.classify_error(403, &primary),
+            ApiError::RateLimited {
+                secondary: false,
+                retry_after: None,
+                ..
+            }
+        ));
+        // The message says so, whatever the headers.
+        let mut secondary = raw(
+            403,
+            r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#,
+        );
+        secondary.remaining = Some("0".into());
+        assert!(matches!(
+            client.classify_error(403, &secondary),
+            ApiError::RateLimited {
+                secondary: true,
+                ..
+            }
+        ));
+        // A 429 with quota left is the secondary limit; Retry-After is kept,
+        // capped at a day.
+        let mut too_many = raw(429, r#"{"message":"slow down"}"#);
+        too_many.remaining = Some("4000".into());
+        too_many.retry_after = Some("999999".into());
+        assert_eq!(
+            client.classify_error(429, &too_many),
+            ApiError::RateLimited {
+                wait: Duration::from_secs(86_400),
+                message: "slow down".into(),
+                secondary: true,
+                retry_after: Some(Duration::from_secs(86_400)),
+            }
+        );
+    }
+
+    #[test]
     fn formats_validation_errors_with_details() {
         let body = r#"{"message":"Validation Failed","errors":[{"resource":"Gist","code":"too_large","field":"files","message":"a.json is too large"}],"documentation_url":"x"}"#;
         assert_eq!(

@@ -43,10 +43,15 @@ as_root install -o "$(in_root id -u postgres)" -m 600 "$WORK/server.key" "$DIR/s
 cluster_start $NAME "$PORT" "fsync = off" "listen_addresses = '127.0.0.1'" "ssl = on" \
   "ssl_cert_file = '$DIR/server.crt'" "ssl_key_file = '$DIR/server.key'" >/dev/null
 [ "$(cluster_psql $NAME "$PORT" -d postgres -At -c 'SHOW ssl')" = on ] || fail "ssl is not on"
+DB=chronicle_it_tls
+cluster_psql $NAME "$PORT" -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
+cluster_psql $NAME "$PORT" -d $DB -c "CREATE EXTENSION pg_chronicle" >/dev/null
 
 log "chronicle-gist's TLS tests (chronicle-gist/tests/tls.rs)"
-# HOME without a ~/.postgresql/root.crt, so that only what a test names is trusted.
+# HOME without a ~/.postgresql/root.crt, so that only what a test names is trusted;
+# cargo and rustup keep finding their own homes.
 mkdir -p "$WORK/home"
+export RUSTUP_HOME=${RUSTUP_HOME:-$HOME/.rustup} CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}
 out=$(cd "$REPO_ROOT" && HOME=$WORK/home CHRONICLE_TLS_PORT=$PORT CHRONICLE_TLS_CA=$WORK/ca.crt \
         CHRONICLE_TLS_OTHER_CA=$WORK/other.crt cargo test -q -p chronicle-gist --test tls 2>&1) \
   || { echo "$out" >&2; fail "chronicle-gist/tests/tls.rs failed"; }
@@ -59,11 +64,12 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
 case $TARGET_DIR in /*) ;; *) TARGET_DIR=$REPO_ROOT/$TARGET_DIR ;; esac
 BIN=$TARGET_DIR/debug/chronicle-gist
 status=0
-HOME=$WORK/home "$BIN" --database-url "host=127.0.0.1 port=$PORT user=postgres dbname=postgres sslmode=verify-full sslrootcert=$WORK/ca.crt" \
+HOME=$WORK/home "$BIN" --database-url "host=127.0.0.1 port=$PORT user=postgres dbname=$DB sslmode=verify-full sslrootcert=$WORK/ca.crt" \
   verify 2>"$WORK/verify.log" >/dev/null || status=$?
 [ "$status" = 3 ] || fail "expected exit status 3, got $status: $(cat "$WORK/verify.log")"
 grep -q 'cannot use the database: database connection failed: .*certificate.*name the host connected to' "$WORK/verify.log" \
   || fail "unclear message: $(cat "$WORK/verify.log")"
-HOME=$WORK/home "$BIN" --database-url "postgres://postgres@localhost:$PORT/postgres?sslmode=verify-full&sslrootcert=$WORK/ca.crt" \
+HOME=$WORK/home "$BIN" --database-url "postgres://postgres@localhost:$PORT/$DB?sslmode=verify-full&sslrootcert=$WORK/ca.crt" \
   verify >/dev/null 2>"$WORK/verify.log" || fail "verify-full with the CA: $(cat "$WORK/verify.log")"
+grep -q 'nothing to verify' "$WORK/verify.log" || fail "verify did not reach the database: $(cat "$WORK/verify.log")"
 echo "ok: sslmode=verify-full: connects with the CA; refuses a wrong host name, a missing or wrong CA" >&2
