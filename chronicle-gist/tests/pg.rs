@@ -641,7 +641,7 @@ fn two_exporters_share_one_budget_under_a_sustained_load() {
         .unwrap();
     let (behind, drain): (i64, f64) = (stats.get(0), stats.get(1));
     assert!(drain > 0.0, "export_stats reports the drain rate");
-    eprintln!("after the load: {behind} exports pending, draining {drain:.1}/min (most behind: {most_behind})");
+    eprintln!("budget: after the load: {behind} exports pending, draining {drain:.1}/min (most behind: {most_behind})");
 
     // Then the backlog drains, within the budget.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -662,7 +662,7 @@ fn two_exporters_share_one_budget_under_a_sustained_load() {
     }
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let reports: Vec<_> = exporters.into_iter().map(|e| e.join().unwrap()).collect();
-    eprintln!("exporters: {} | {}", reports[0], reports[1]);
+    eprintln!("budget: exporters: {} | {}", reports[0], reports[1]);
     assert!(
         reports.iter().all(|r| r.requests > 0),
         "both exporters worked"
@@ -712,7 +712,7 @@ fn two_exporters_share_one_budget_under_a_sustained_load() {
             .get(0)
     };
     let (in_minute, in_hour) = (most(minute), most(hour));
-    eprintln!("most writes in a scaled minute: {in_minute}, in a scaled hour: {in_hour}");
+    eprintln!("budget: most writes in a scaled minute: {in_minute}, in a scaled hour: {in_hour}");
     assert!(
         in_minute <= budget.per_minute as i64,
         "{in_minute} in a minute"

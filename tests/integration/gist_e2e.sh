@@ -66,7 +66,7 @@ FAKE=$TARGET_DIR/debug/fake_github
 log "chronicle-gist's PostgreSQL tests"
 fresh_database $RUST_DB
 (cd "$REPO_ROOT" && CHRONICLE_E2E_DATABASE_URL=$(url $RUST_DB) \
-   cargo test -q -p chronicle-gist --test pg 2>&1) | grep -E '^test result|FAILED|panicked' >&2
+   cargo test -q -p chronicle-gist --test pg -- --nocapture 2>&1) | grep -E '^test result|FAILED|panicked|budget: ' >&2
 ok "chronicle-gist tests/pg.rs against PostgreSQL"
 
 # The fake: PATCH #4 takes 2.5 s (the exporter is killed while it waits for it).
