@@ -683,6 +683,28 @@ fn two_exporters_share_one_budget_under_a_sustained_load() {
         assert!(report.in_sync(), "{}", report.render_table());
         assert_eq!(report.count(Status::Match), entities);
     }
+    // latest coalesced harder under the budget: far fewer PATCHes than
+    // writes, and PATCHes carrying more files than one claim of
+    // `batch_size` (10) rows would give.
+    let doc_patches = github.successful_patches(&doc_gist);
+    let most_files = doc_patches
+        .iter()
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            body["files"].as_object().map_or(0, |files| files.len())
+        })
+        .max()
+        .unwrap_or(0);
+    eprintln!(
+        "budget: {i} document writes went out in {} PATCHes of up to {most_files} files",
+        doc_patches.len()
+    );
+    assert!(
+        doc_patches.len() * 5 < i,
+        "{} PATCHes for {i} writes",
+        doc_patches.len()
+    );
+    assert!(most_files > 10, "at most {most_files} files per PATCH");
     // Every event version is its own revision.
     let versions: i64 = db
         .client()
