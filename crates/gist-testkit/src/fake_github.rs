@@ -905,8 +905,9 @@ fn respond(state: &mut State, request: &RecordedRequest) -> Answer {
                 .copied()
                 .filter(|at| arrived.duration_since(*at).unwrap_or_default() < window)
                 .collect();
+            let max = max.max(1);
             if inside.len() >= max {
-                let leaving = inside[inside.len() - max.max(1)];
+                let leaving = inside[inside.len() - max];
                 wait = wait.max(
                     (leaving + window)
                         .duration_since(arrived)

@@ -310,8 +310,10 @@ impl QueueState {
                 .iter()
                 .filter(|at| now.saturating_duration_since(**at) < window)
                 .collect();
-            if inside.len() >= limit as usize {
-                let leaving = inside[inside.len() - limit as usize];
+            // Like the database, which refuses a limit below 1.
+            let limit = limit.max(1) as usize;
+            if inside.len() >= limit {
+                let leaving = inside[inside.len() - limit];
                 wait = wait.max((*leaving + window).saturating_duration_since(now));
             }
         }
