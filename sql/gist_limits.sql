@@ -12,18 +12,21 @@
 -- that lock, timed with clock_timestamp() after it is granted. The exporter's role
 -- needs EXECUTE on the three public functions and no right on the tables: the
 -- functions that change them are SECURITY DEFINER with a pinned search_path and reach
--- only the two tables and the helper below.
+-- only the two tables and the helpers below.
+--
+-- Every statement here can run again (IF NOT EXISTS, CREATE OR REPLACE, ON CONFLICT), so
+-- that an upgrade step can include this file whole, as it does the other files of sql/.
 
-CREATE TABLE chronicle.gist_write_log (
+CREATE TABLE IF NOT EXISTS chronicle.gist_write_log (
     written_at timestamptz NOT NULL
 );
-CREATE INDEX gist_write_log_written_at ON chronicle.gist_write_log (written_at);
+CREATE INDEX IF NOT EXISTS gist_write_log_written_at ON chronicle.gist_write_log (written_at);
 
 COMMENT ON TABLE chronicle.gist_write_log IS
   'One row per content-creating Gist request an exporter was allowed to send (the sliding minute and hour of the write budget); rows older than the longest window are pruned by gist_take_write_budget';
 COMMENT ON COLUMN chronicle.gist_write_log.written_at IS 'When the write was taken from the budget (clock_timestamp())';
 
-CREATE TABLE chronicle.gist_rate_limit (
+CREATE TABLE IF NOT EXISTS chronicle.gist_rate_limit (
     singleton     boolean     NOT NULL DEFAULT true,
     blocked_until timestamptz,
     hits          integer     NOT NULL DEFAULT 0,
@@ -32,7 +35,7 @@ CREATE TABLE chronicle.gist_rate_limit (
     CONSTRAINT gist_rate_limit_pkey PRIMARY KEY (singleton),
     CONSTRAINT gist_rate_limit_singleton_check CHECK (singleton)
 );
-INSERT INTO chronicle.gist_rate_limit DEFAULT VALUES;
+INSERT INTO chronicle.gist_rate_limit DEFAULT VALUES ON CONFLICT DO NOTHING;
 
 COMMENT ON TABLE chronicle.gist_rate_limit IS
   'The one row every exporter locks to take a write: whether GitHub''s secondary rate limit has paused all exporters of this database, and until when';
@@ -45,7 +48,7 @@ COMMENT ON COLUMN chronicle.gist_rate_limit.last_message IS 'GitHub''s message i
 
 -- How long before a write fits both windows at `now` (zero when one fits now). Reads
 -- the tables, so it only works for the owner: it runs inside the functions below.
-CREATE FUNCTION chronicle._gist_budget_wait(per_minute integer, per_hour integer,
+CREATE OR REPLACE FUNCTION chronicle._gist_budget_wait(per_minute integer, per_hour integer,
                                             minute_window interval, hour_window interval, asof timestamptz)
 RETURNS interval
 LANGUAGE plpgsql STABLE
@@ -88,7 +91,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION chronicle._gist_check_budget_arguments(per_minute integer, per_hour integer,
+CREATE OR REPLACE FUNCTION chronicle._gist_check_budget_arguments(per_minute integer, per_hour integer,
                                                        minute_window interval, hour_window interval)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
@@ -114,7 +117,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION chronicle.gist_take_write_budget(per_minute integer, per_hour integer,
+CREATE OR REPLACE FUNCTION chronicle.gist_take_write_budget(per_minute integer, per_hour integer,
                                                  minute_window interval DEFAULT '1 minute',
                                                  hour_window interval DEFAULT '1 hour')
 RETURNS interval
@@ -139,7 +142,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION chronicle.gist_write_budget_wait(per_minute integer, per_hour integer,
+CREATE OR REPLACE FUNCTION chronicle.gist_write_budget_wait(per_minute integer, per_hour integer,
                                                  minute_window interval DEFAULT '1 minute',
                                                  hour_window interval DEFAULT '1 hour')
 RETURNS interval
@@ -152,7 +155,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION chronicle.gist_note_secondary_limit(retry_after interval DEFAULT NULL,
+CREATE OR REPLACE FUNCTION chronicle.gist_note_secondary_limit(retry_after interval DEFAULT NULL,
                                                     min_wait interval DEFAULT '1 minute',
                                                     message text DEFAULT NULL)
 RETURNS interval
@@ -188,7 +191,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION chronicle.gist_write_budget_status(minute_window interval DEFAULT '1 minute',
+CREATE OR REPLACE FUNCTION chronicle.gist_write_budget_status(minute_window interval DEFAULT '1 minute',
                                                    hour_window interval DEFAULT '1 hour')
 RETURNS TABLE (writes_last_minute bigint, writes_last_hour bigint, blocked_until timestamptz,
                secondary_limit_hits integer, last_secondary_limit_message text)
