@@ -347,16 +347,29 @@ BEGIN
 END
 $$;
 
+-- How far behind the exporters are and how fast they catch up: the backlog, its oldest
+-- export's age, the exports delivered in the last ten minutes as a rate per minute, and
+-- the time the backlog takes at that rate (NULL when nothing is pending or nothing was
+-- delivered lately). With the write budget spent, an every_version backlog grows
+-- visibly here instead of the exporters exceeding GitHub's limits.
 CREATE OR REPLACE FUNCTION chronicle.export_stats()
-RETURNS TABLE (pending bigint, in_flight bigint, done bigint, dead bigint, oldest_pending_age interval)
+RETURNS TABLE (pending bigint, in_flight bigint, done bigint, dead bigint, oldest_pending_age interval,
+               drain_per_minute double precision, estimated_drain_time interval)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-  SELECT count(*) FILTER (WHERE q.status IN ('waiting', 'pending')),
-         count(*) FILTER (WHERE q.status = 'in_flight'),
-         count(*) FILTER (WHERE q.status = 'done'),
-         count(*) FILTER (WHERE q.status = 'dead'),
-         now() - min(q.enqueued_at) FILTER (WHERE q.status IN ('waiting', 'pending'))
-    FROM chronicle.gist_export_queue q;
+  WITH counts AS (
+    SELECT count(*) FILTER (WHERE q.status IN ('waiting', 'pending')) AS pending,
+           count(*) FILTER (WHERE q.status = 'in_flight') AS in_flight,
+           count(*) FILTER (WHERE q.status = 'done') AS done,
+           count(*) FILTER (WHERE q.status = 'dead') AS dead,
+           now() - min(q.enqueued_at) FILTER (WHERE q.status IN ('waiting', 'pending')) AS oldest_pending_age,
+           count(*) FILTER (WHERE q.status = 'done' AND q.done_at > now() - interval '10 minutes') / 10.0 AS drain_per_minute
+      FROM chronicle.gist_export_queue q)
+  SELECT c.pending, c.in_flight, c.done, c.dead, c.oldest_pending_age,
+         c.drain_per_minute::double precision,
+         CASE WHEN c.pending + c.in_flight > 0 AND c.drain_per_minute > 0
+              THEN make_interval(secs => ((c.pending + c.in_flight) / c.drain_per_minute * 60)::double precision) END
+    FROM counts c;
 END;
 
 CREATE OR REPLACE FUNCTION chronicle.prune_export_queue(older_than interval) RETURNS bigint
@@ -412,5 +425,6 @@ COMMENT ON FUNCTION chronicle.export_release(bigint, uuid, interval) IS
   'Gives a claimed export back untried (exporter stopping, rate limit): pending again after retry_after, the attempt not counted';
 COMMENT ON FUNCTION chronicle.export_redrive() IS
   'Puts dead exports back in the queue, each behind its file''s head (closing those a newer export of the same file superseded, in latest mode); returns how many';
-COMMENT ON FUNCTION chronicle.export_stats() IS 'Queue counts by status (pending counts the waiting too) and the age of the oldest pending export';
+COMMENT ON FUNCTION chronicle.export_stats() IS
+  'Queue counts by status (pending counts the waiting too), the age of the oldest pending export, exports delivered per minute over the last ten minutes and the time the backlog takes at that rate';
 COMMENT ON FUNCTION chronicle.prune_export_queue(interval) IS 'Deletes exports delivered longer ago than older_than; returns how many';

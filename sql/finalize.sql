@@ -55,8 +55,9 @@ TO PUBLIC;
 -- install, and Supabase's service_role): reads everything; writes state through the
 -- versioning (functions, or INSERT into the state_store view), executions and Gist
 -- targets directly, and the queue and rollups only through their functions.
--- The internal helpers (_export_advance, _export_stale_lease, _refresh_buckets) stay the
--- owner's: they run inside the functions above.
+-- The internal helpers (_export_advance, _export_stale_lease, _refresh_buckets and the
+-- write budget's _gist_budget_wait and _gist_check_budget_arguments) stay the owner's:
+-- they run inside the functions above.
 CREATE FUNCTION chronicle.grant_administration(grantee text, with_grant_option boolean)
 RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -71,6 +72,8 @@ BEGIN
   EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA chronicle TO %I', grantee) || option;
   EXECUTE format('REVOKE EXECUTE ON FUNCTION chronicle._export_advance(text[], text[]), '
                  'chronicle._export_stale_lease(bigint), chronicle._refresh_buckets(timestamptz[], text[]), '
+                 'chronicle._gist_budget_wait(integer, integer, interval, interval, timestamptz), '
+                 'chronicle._gist_check_budget_arguments(integer, integer, interval, interval), '
                  'chronicle.grant_administration(text, boolean) FROM %I', grantee);
 END
 $$;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gist export (issue: Gist sync). The release chronicle-gist binary against the fake Gist
-# API on loopback (chronicle-gist/examples/fake_github.rs, no rate limit):
+# API on loopback (crates/gist-testkit/src/bin/fake_github.rs, no rate limit):
 #   - draining 10,000 queued exports (10,000 entities of a latest-mode type, one gist)
 #     with 1 and with 4 exporter processes: exports acknowledged per second, with the
 #     fake answering at once, and again with 20 ms per request (closer to GitHub, whose
@@ -21,15 +21,17 @@ cleanup() {
 trap cleanup EXIT
 
 log "building chronicle-gist (release)"
-(cd "$REPO_ROOT" && cargo build -q --release -p chronicle-gist --bin chronicle-gist --example fake_github)
+(cd "$REPO_ROOT" && cargo build -q --release -p chronicle-gist -p chronicle-gist-testkit --bins)
 # The exporter is a client: built on the host, whichever major the server is.
 GIST_TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
 case $GIST_TARGET_DIR in /*) ;; *) GIST_TARGET_DIR=$REPO_ROOT/$GIST_TARGET_DIR ;; esac
 BIN=$GIST_TARGET_DIR/release/chronicle-gist
-FAKE=$GIST_TARGET_DIR/release/examples/fake_github
+FAKE=$GIST_TARGET_DIR/release/fake_github
 
 URL="host=$BENCH_HOST port=$BENCH_PORT user=postgres dbname=$DB"
 export GITHUB_TOKEN=fake-github-token
+# Throughput is measured without GitHub's limits: the budget must not pace it.
+export CHRONICLE_GIST_MAX_WRITES_PER_MINUTE=1000000 CHRONICLE_GIST_MAX_WRITES_PER_HOUR=100000000
 
 fresh_db $DB
 # start_fake NAME ARGS...: a fake Gist API; its URL goes into the variable NAME. Threads:

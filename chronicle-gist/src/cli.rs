@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::db::{BudgetLimits, DEFAULT_WRITES_PER_HOUR, DEFAULT_WRITES_PER_MINUTE};
 use crate::export::{ExportConfig, ExportError, ExportReport, Exporter};
 use crate::github::{sleep_unless_stopped, GithubClient, DEFAULT_API_URL};
 use crate::import::{run_import, ImportOptions};
@@ -26,9 +27,12 @@ pub const EXIT_FAILURE: u8 = 3;
 
 const AFTER_HELP: &str = "\
 Environment:
-  DATABASE_URL    database URL, when --database-url is not given
+  DATABASE_URL    database URL, when --database-url is not given; TLS as libpq:
+                  sslmode=disable|prefer|require|verify-ca|verify-full and
+                  sslrootcert=FILE (or PGSSLMODE, PGSSLROOTCERT)
   GITHUB_TOKEN    GitHub token with the gist scope (sent as a Bearer token)
   GITHUB_API_URL  API base URL, when --api-url is not given
+  CHRONICLE_GIST_LOG  log filter (default info; e.g. warn, or chronicle_gist::http=warn)
 
 Exit status: 0 success, 1 verify found differences, 2 usage error,
 3 failure (database unreachable, token rejected, unknown gist, ...).";
@@ -52,8 +56,19 @@ pub struct Cli {
     #[arg(long, env = "GITHUB_API_URL", global = true, default_value = DEFAULT_API_URL, value_name = "URL")]
     pub api_url: String,
 
+    /// Log lines as human-readable text or as JSON objects, one per line
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "CHRONICLE_GIST_LOG_FORMAT")]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +134,50 @@ pub struct ExportArgs {
     /// Drain the queue, then exit (for cron jobs and scripts)
     #[arg(long)]
     pub exit_when_idle: bool,
+
+    /// Most PATCH requests per sliding minute, shared by every exporter of
+    /// the database (GitHub allows 80 content-creating requests a minute)
+    #[arg(long, env = "CHRONICLE_GIST_MAX_WRITES_PER_MINUTE", default_value_t = DEFAULT_WRITES_PER_MINUTE,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), value_name = "N")]
+    pub max_writes_per_minute: u32,
+
+    /// Most PATCH requests per sliding hour, shared by every exporter of
+    /// the database (GitHub allows 500 content-creating requests an hour)
+    #[arg(long, env = "CHRONICLE_GIST_MAX_WRITES_PER_HOUR", default_value_t = DEFAULT_WRITES_PER_HOUR,
+          value_parser = clap::value_parser!(u32).range(1..=100_000_000), value_name = "N")]
+    pub max_writes_per_hour: u32,
+}
+
+/// The ETag cache of `verify` and `import`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Where ETags and bodies of earlier answers are kept, per token, for
+    /// conditional requests (default: $XDG_CACHE_HOME/chronicle-gist or
+    /// ~/.cache/chronicle-gist)
+    #[arg(long, env = "CHRONICLE_GIST_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
+
+    /// Send no conditional requests and keep nothing on disk
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl CacheArgs {
+    /// The cache folder, or `None` without one.
+    pub fn dir(&self) -> Option<std::path::PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir.clone().or_else(|| {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .filter(|d| !d.is_empty())
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".cache"))
+                })?;
+            Some(base.join("chronicle-gist"))
+        })
+    }
 }
 
 /// Options of `import`.
@@ -135,6 +194,9 @@ pub struct ImportArgs {
     /// Do not draw the progress bar
     #[arg(long)]
     pub no_progress: bool,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 /// Options of `verify`.
@@ -147,6 +209,9 @@ pub struct VerifyArgs {
     /// Only this entity type
     #[arg(long, value_name = "TYPE")]
     pub entity_type: Option<String>,
+
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 impl ExportArgs {
@@ -159,6 +224,11 @@ impl ExportArgs {
             exit_when_idle: self.exit_when_idle,
             max_files_per_request: self.max_files_per_request as usize,
             min_request_interval: Duration::from_secs_f64(self.min_request_interval),
+            budget: BudgetLimits {
+                per_minute: self.max_writes_per_minute,
+                per_hour: self.max_writes_per_hour,
+                ..BudgetLimits::default()
+            },
             ..ExportConfig::default()
         }
     }
@@ -190,12 +260,36 @@ pub fn install_stop_handlers(stop: &Arc<AtomicBool>) -> std::io::Result<()> {
 /// The program: parse the command line and run.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.log_format);
     let token = std::env::var("GITHUB_TOKEN").ok();
     ExitCode::from(run(cli, token))
 }
 
+/// Log lines on stderr: `chronicle-gist: LEVEL target: message key=value`
+/// for people, or one JSON object per line. `CHRONICLE_GIST_LOG` filters
+/// (tracing's EnvFilter syntax; default `info`).
+pub fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("CHRONICLE_GIST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
+}
+
 fn error(message: impl std::fmt::Display) -> u8 {
-    eprintln!("chronicle-gist: error: {message}");
+    tracing::error!("{message}");
     EXIT_FAILURE
 }
 
@@ -209,9 +303,7 @@ pub fn run(cli: Cli, token: Option<String>) -> u8 {
         if matches!(cli.command, Command::Export(_)) {
             return error("GITHUB_TOKEN is not set; exporting needs a token with the gist scope");
         }
-        eprintln!(
-            "chronicle-gist: warning: GITHUB_TOKEN is not set; only public gists can be read"
-        );
+        tracing::warn!("GITHUB_TOKEN is not set; only public gists can be read");
     }
     let github = GithubClient::new(&cli.api_url, token);
     let mut db = match PgDatabase::connect(database_url) {
@@ -221,6 +313,7 @@ pub fn run(cli: Cli, token: Option<String>) -> u8 {
     match cli.command {
         Command::Export(args) => export(db, database_url, &github, &args),
         Command::Import(args) => {
+            let github = with_cache(github, &args.cache);
             let options = ImportOptions {
                 gist_id: args.gist,
                 entity_type: args.entity_type,
@@ -232,9 +325,10 @@ pub fn run(cli: Cli, token: Option<String>) -> u8 {
                         Some(template) => format!("file names read with the target's template {template:?}"),
                         None => "no gist target for the type: ids are file names without .json and a leading TYPE.".into(),
                     };
-                    eprintln!(
-                        "chronicle-gist: import of gist {} as {} ({mapping}): {report}",
-                        options.gist_id, options.entity_type
+                    tracing::info!(
+                        "import of gist {} as {} ({mapping}): {report}",
+                        options.gist_id,
+                        options.entity_type
                     );
                     EXIT_OK
                 }
@@ -242,6 +336,7 @@ pub fn run(cli: Cli, token: Option<String>) -> u8 {
             }
         }
         Command::Verify(args) => {
+            let github = with_cache(github, &args.cache);
             let options = VerifyOptions {
                 gist_id: args.gist,
                 entity_type: args.entity_type,
@@ -249,8 +344,8 @@ pub fn run(cli: Cli, token: Option<String>) -> u8 {
             match run_verify(&mut db, &github, &options) {
                 Ok(report) => {
                     if report.rows.is_empty() {
-                        eprintln!(
-                            "chronicle-gist: warning: nothing to verify (no enabled gist target{})",
+                        tracing::warn!(
+                            "nothing to verify (no enabled gist target{})",
                             options
                                 .gist_id
                                 .as_deref()
@@ -268,6 +363,20 @@ pub fn run(cli: Cli, token: Option<String>) -> u8 {
                 Err(e) => error(format!("verify failed: {e}")),
             }
         }
+    }
+}
+
+/// SQLSTATE 42883 (undefined function) or 42501 (insufficient privilege):
+/// the database or the role needs setting up; retrying cannot help.
+fn is_setup_error(error: &crate::db::DbError) -> bool {
+    matches!(error, crate::db::DbError::Server { code, .. } if code == "42883" || code == "42501")
+}
+
+/// The client with the ETag cache of `args`, when there is one.
+fn with_cache(github: GithubClient, args: &CacheArgs) -> GithubClient {
+    match args.dir() {
+        Some(dir) => github.with_etag_cache(&dir),
+        None => github,
     }
 }
 
@@ -289,12 +398,12 @@ fn export(db: PgDatabase, database_url: &str, github: &GithubClient, args: &Expo
             Some(db) => db,
             None => match PgDatabase::connect(database_url) {
                 Ok(db) => {
-                    eprintln!("chronicle-gist: reconnected to the database");
+                    tracing::info!("reconnected to the database");
                     db
                 }
                 Err(e) => {
-                    eprintln!(
-                        "chronicle-gist: cannot reconnect ({e}); trying again in {}s",
+                    tracing::warn!(
+                        "cannot reconnect ({e}); trying again in {}s",
                         backoff.as_secs()
                     );
                     sleep_unless_stopped(backoff, Some(&stop));
@@ -308,10 +417,7 @@ fn export(db: PgDatabase, database_url: &str, github: &GithubClient, args: &Expo
             },
         };
         if let Err(e) = db.listen() {
-            eprintln!(
-                "chronicle-gist: warning: LISTEN failed ({e}); polling every {}s",
-                args.poll_interval
-            );
+            tracing::warn!("LISTEN failed ({e}); polling every {}s", args.poll_interval);
         }
         let started = Instant::now();
         let mut exporter = Exporter::new(&mut db, github, args.config(), &stop);
@@ -321,24 +427,23 @@ fn export(db: PgDatabase, database_url: &str, github: &GithubClient, args: &Expo
             backoff = Duration::from_secs(1); // it worked for a while
         }
         match result {
+            // A function the database lacks (pg_chronicle before 0.6.0) or may
+            // not run for this role will not appear by reconnecting.
             Err(ExportError::Database(e))
-                if !args.exit_when_idle && !stop.load(Ordering::SeqCst) =>
+                if !args.exit_when_idle && !stop.load(Ordering::SeqCst) && !is_setup_error(&e) =>
             {
-                eprintln!(
-                    "chronicle-gist: {e}; reconnecting in {}s",
-                    backoff.as_secs()
-                );
+                tracing::warn!("{e}; reconnecting in {}s", backoff.as_secs());
                 sleep_unless_stopped(backoff, Some(&stop));
                 backoff = (backoff * 2).min(Duration::from_secs(30));
             }
             other => break other,
         }
     };
-    eprintln!("chronicle-gist: export: {total}");
+    tracing::info!("export: {total}");
     match result {
         Ok(()) if total.stopped => {
-            eprintln!(
-                "chronicle-gist: stopped by signal{}",
+            tracing::info!(
+                "stopped by signal{}",
                 if total.released > 0 {
                     "; unsent rows were given back"
                 } else {

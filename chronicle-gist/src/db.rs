@@ -286,3 +286,112 @@ impl<S: StateStore + ?Sized> StateStore for &mut S {
         (**self).current_entities(entity_type)
     }
 }
+
+/// The write budget shared by every exporter of a database: at most
+/// `per_minute` content-creating requests in any sliding `minute` and
+/// `per_hour` in any sliding `hour`. The windows are a minute and an hour
+/// in production; tests scale them down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetLimits {
+    pub per_minute: u32,
+    pub per_hour: u32,
+    pub minute: Duration,
+    pub hour: Duration,
+}
+
+/// GitHub allows 80 content-creating requests a minute and 500 an hour,
+/// its web UI included; the defaults leave a quarter and a fifth of that
+/// to people and other tools using the same account.
+pub const DEFAULT_WRITES_PER_MINUTE: u32 = 60;
+pub const DEFAULT_WRITES_PER_HOUR: u32 = 400;
+
+impl Default for BudgetLimits {
+    fn default() -> Self {
+        BudgetLimits {
+            per_minute: DEFAULT_WRITES_PER_MINUTE,
+            per_hour: DEFAULT_WRITES_PER_HOUR,
+            minute: Duration::from_secs(60),
+            hour: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl fmt::Display for BudgetLimits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/min, {}/h", self.per_minute, self.per_hour)
+    }
+}
+
+/// How far behind the exporters are (`chronicle.export_stats()`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backlog {
+    /// Exports not yet delivered (waiting and pending).
+    pub pending: i64,
+    /// Age of the oldest of them.
+    pub oldest_age: Option<Duration>,
+    /// Exports delivered per minute over the last ten minutes.
+    pub drain_per_minute: f64,
+}
+
+impl fmt::Display for Backlog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} exports pending", self.pending)?;
+        if let Some(age) = self.oldest_age {
+            write!(f, ", the oldest for {}s", age.as_secs())?;
+        }
+        write!(f, ", draining {:.1}/min", self.drain_per_minute)?;
+        if self.pending > 0 && self.drain_per_minute > 0.0 {
+            let minutes = self.pending as f64 / self.drain_per_minute;
+            write!(f, " (about {:.0} min to catch up)", minutes.ceil())?;
+        }
+        Ok(())
+    }
+}
+
+/// The write budget and secondary-limit pause that every exporter of one
+/// database shares (`chronicle.gist_take_write_budget` and friends).
+pub trait WriteBudget {
+    /// Takes one write: `None` when taken (send now), `Some(wait)` when
+    /// none is free for `wait` (send nothing).
+    fn take_write(&mut self, limits: &BudgetLimits) -> Result<Option<Duration>, DbError>;
+
+    /// How long until [`WriteBudget::take_write`] would give a write,
+    /// without taking one; `None`: now.
+    fn write_wait(&mut self, limits: &BudgetLimits) -> Result<Option<Duration>, DbError>;
+
+    /// Records a secondary-limit answer: every exporter pauses for
+    /// `retry_after`, or without it for `min_wait` doubled on each repeated
+    /// hit. Returns the pause now in force.
+    fn note_secondary_limit(
+        &mut self,
+        retry_after: Option<Duration>,
+        min_wait: Duration,
+        message: &str,
+    ) -> Result<Duration, DbError>;
+
+    /// The backlog, for the log line of an exporter held back by the
+    /// budget; `None` when the implementation cannot tell.
+    fn backlog(&mut self) -> Result<Option<Backlog>, DbError> {
+        Ok(None)
+    }
+}
+
+impl<B: WriteBudget + ?Sized> WriteBudget for &mut B {
+    fn take_write(&mut self, limits: &BudgetLimits) -> Result<Option<Duration>, DbError> {
+        (**self).take_write(limits)
+    }
+    fn write_wait(&mut self, limits: &BudgetLimits) -> Result<Option<Duration>, DbError> {
+        (**self).write_wait(limits)
+    }
+    fn note_secondary_limit(
+        &mut self,
+        retry_after: Option<Duration>,
+        min_wait: Duration,
+        message: &str,
+    ) -> Result<Duration, DbError> {
+        (**self).note_secondary_limit(retry_after, min_wait, message)
+    }
+    fn backlog(&mut self) -> Result<Option<Backlog>, DbError> {
+        (**self).backlog()
+    }
+}

@@ -12,6 +12,16 @@
 //!   changing requests are spaced by `min_request_interval` (GitHub asks
 //!   for a second between them), which also lets rapid writes to one file
 //!   coalesce in the queue into one request;
+//! * every PATCH is first taken from the write budget that all exporters
+//!   of the database share ([`WriteBudget`]: so many per minute and per
+//!   hour, below GitHub's secondary limits); with none free the exporter
+//!   claims nothing, so `latest` writes coalesce in the queue meanwhile and
+//!   the next claim takes a bigger batch, and an `every_version` backlog
+//!   waits (visibly: the log and `chronicle.export_stats()` say how far
+//!   behind and how fast it drains) instead of the budget being broken;
+//! * a secondary-limit answer pauses every exporter of the database
+//!   ([`WriteBudget::note_secondary_limit`]): `Retry-After`, or at least a
+//!   minute that doubles on repeated hits; nothing is sent meanwhile.
 //! * the stop flag (set by SIGINT/SIGTERM) is honoured between requests:
 //!   the request in flight finishes and is acked, the rest are released.
 
@@ -20,7 +30,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::db::{ClaimedExport, DbError, Mode, Operation, Queue};
+use crate::db::{BudgetLimits, ClaimedExport, DbError, Mode, Operation, Queue, WriteBudget};
 use crate::github::{sleep_unless_stopped, ApiError, FileChange, GithubClient};
 
 /// Tunables of the export loop.
@@ -47,6 +57,13 @@ pub struct ExportConfig {
     /// content-creating requests is one per second; it also gives writes
     /// to a `latest` file time to coalesce into one queued row.
     pub min_request_interval: Duration,
+    /// The write budget shared with the database's other exporters.
+    pub budget: BudgetLimits,
+    /// The least pause after a secondary-limit answer without
+    /// `Retry-After` (GitHub: a minute); doubled on repeated hits.
+    pub secondary_limit_wait: Duration,
+    /// Least time between two log lines about waiting for the budget.
+    pub backlog_log_interval: Duration,
 }
 
 impl Default for ExportConfig {
@@ -60,6 +77,9 @@ impl Default for ExportConfig {
             max_files_per_request: 50,
             max_request_bytes: 8 * 1024 * 1024,
             min_request_interval: Duration::from_secs(1),
+            budget: BudgetLimits::default(),
+            secondary_limit_wait: Duration::from_secs(60),
+            backlog_log_interval: Duration::from_secs(30),
         }
     }
 }
@@ -80,6 +100,10 @@ pub struct ExportReport {
     pub stale_leases: u64,
     /// Rate-limit answers received.
     pub rate_limited: u64,
+    /// Secondary-limit answers among them (each paused every exporter).
+    pub secondary_limited: u64,
+    /// Times the shared write budget had no write free when one was needed.
+    pub budget_waits: u64,
     /// The run ended because the stop flag was set.
     pub stopped: bool,
     /// `exit_when_idle` ended the run because of a long rate-limit wait.
@@ -95,6 +119,8 @@ impl ExportReport {
         self.released += other.released;
         self.stale_leases += other.stale_leases;
         self.rate_limited += other.rate_limited;
+        self.secondary_limited += other.secondary_limited;
+        self.budget_waits += other.budget_waits;
         self.stopped |= other.stopped;
         self.exited_rate_limited |= other.exited_rate_limited;
     }
@@ -104,13 +130,15 @@ impl fmt::Display for ExportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} requests, {} acked, {} failed, {} released, {} stale leases, {} rate-limit answers",
+            "{} requests, {} acked, {} failed, {} released, {} stale leases, {} rate-limit answers ({} secondary), {} budget waits",
             self.requests,
             self.acked,
             self.failed,
             self.released,
             self.stale_leases,
-            self.rate_limited
+            self.rate_limited,
+            self.secondary_limited,
+            self.budget_waits
         )
     }
 }
@@ -208,7 +236,7 @@ pub fn plan_requests(
 }
 
 /// The export loop over a [`Queue`] and a [`GithubClient`].
-pub struct Exporter<'a, Q: Queue> {
+pub struct Exporter<'a, Q: Queue + WriteBudget> {
     queue: Q,
     github: &'a GithubClient,
     config: ExportConfig,
@@ -216,9 +244,15 @@ pub struct Exporter<'a, Q: Queue> {
     report: ExportReport,
     /// When the last PATCH was sent (for `min_request_interval`).
     last_request: Option<Instant>,
+    /// The last claim waited for the budget: the queue is coalescing, so
+    /// the next claim takes as many rows as one PATCH may carry.
+    under_pressure: bool,
+    /// When the backlog was last logged (at most every
+    /// `backlog_log_interval`).
+    backlog_logged: Option<Instant>,
 }
 
-impl<'a, Q: Queue> Exporter<'a, Q> {
+impl<'a, Q: Queue + WriteBudget> Exporter<'a, Q> {
     /// `stop` is the flag the signal handlers set (see
     /// [`crate::cli::install_stop_handlers`]); tests set it directly.
     pub fn new(
@@ -234,6 +268,8 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
             stop,
             report: ExportReport::default(),
             last_request: None,
+            under_pressure: false,
+            backlog_logged: None,
         }
     }
 
@@ -281,9 +317,33 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
                 sleep_unless_stopped(wait, Some(self.stop));
                 continue;
             }
-            let rows = self
-                .queue
-                .claim(self.config.batch_size, self.config.lease)?;
+            // The same for the shared budget (and a pause another
+            // exporter recorded): claim nothing until a write is free.
+            if let Some(wait) = self.queue.write_wait(&self.config.budget)? {
+                if self.config.exit_when_idle && wait > self.config.max_hold {
+                    log(format!(
+                        "the write budget ({}) has nothing free for {}s; exiting, queued rows stay queued",
+                        self.config.budget,
+                        wait.as_secs_f64().ceil()
+                    ));
+                    self.report.exited_rate_limited = true;
+                    return Ok(());
+                }
+                self.report.budget_waits += 1;
+                self.under_pressure = true;
+                self.log_backlog(wait)?;
+                sleep_unless_stopped(wait, Some(self.stop));
+                continue;
+            }
+            let batch = if self.under_pressure {
+                self.config
+                    .batch_size
+                    .max(self.config.max_files_per_request.min(1000) as u32)
+            } else {
+                self.config.batch_size
+            };
+            let rows = self.queue.claim(batch, self.config.lease)?;
+            self.under_pressure = false;
             if rows.is_empty() {
                 if self.config.exit_when_idle {
                     return Ok(());
@@ -354,14 +414,50 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
                 // back for the next claim.
                 return self.release_all(pending, Duration::ZERO, "the lease is running out");
             }
+            if let Some(wait) = self.queue.take_write(&self.config.budget)? {
+                self.report.budget_waits += 1;
+                self.under_pressure = true;
+                pending.push_front(request);
+                self.log_backlog(wait)?;
+                if self.can_hold(claimed_at, wait) {
+                    sleep_unless_stopped(wait, Some(self.stop));
+                    continue;
+                }
+                let why = format!(
+                    "the write budget ({}) has nothing free for {}s",
+                    self.config.budget,
+                    wait.as_secs_f64().ceil()
+                );
+                return self.release_all(pending, wait, &why);
+            }
             self.report.requests += 1;
             self.last_request = Some(Instant::now());
             match self.send(&request) {
                 Ok(revision) => self.ack_rows(&request, &revision)?,
-                Err(ApiError::RateLimited { wait, message }) => {
+                Err(ApiError::RateLimited {
+                    wait,
+                    message,
+                    secondary,
+                    retry_after,
+                }) => {
                     self.report.rate_limited += 1;
+                    let wait = if secondary {
+                        self.report.secondary_limited += 1;
+                        // Every exporter of the database stops, for at
+                        // least as long as GitHub asked.
+                        let shared = self.queue.note_secondary_limit(
+                            retry_after,
+                            self.config.secondary_limit_wait,
+                            &message,
+                        )?;
+                        self.github.block_for(shared);
+                        shared.max(wait)
+                    } else {
+                        wait
+                    };
                     log(format!(
-                        "GitHub rate limit ({message}); nothing sent for {}s",
+                        "GitHub {}rate limit ({message}); nothing sent for {}s",
+                        if secondary { "secondary " } else { "" },
                         wait.as_secs_f64().ceil()
                     ));
                     // Not a delivery failure: the request was never
@@ -404,6 +500,30 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Says, at most every `backlog_log_interval`, that the budget holds the
+    /// exporter back, and how far behind that leaves the queue.
+    fn log_backlog(&mut self, wait: Duration) -> Result<(), ExportError> {
+        if self
+            .backlog_logged
+            .is_some_and(|at| at.elapsed() < self.config.backlog_log_interval)
+        {
+            return Ok(());
+        }
+        self.backlog_logged = Some(Instant::now());
+        let backlog = match self.queue.backlog() {
+            Ok(Some(backlog)) => format!("; {backlog}"),
+            Ok(None) => String::new(),
+            Err(e) if e.is_connection() => return Err(ExportError::Database(e)),
+            Err(e) => format!("; backlog unknown ({e})"),
+        };
+        tracing::info!(
+            "write budget ({}) spent or paused: next write in {}s{backlog}",
+            self.config.budget,
+            wait.as_secs_f64().ceil()
+        );
         Ok(())
     }
 
@@ -530,7 +650,7 @@ impl<'a, Q: Queue> Exporter<'a, Q> {
 }
 
 fn log(message: String) {
-    eprintln!("chronicle-gist: {message}");
+    tracing::warn!("{message}");
 }
 
 #[cfg(test)]

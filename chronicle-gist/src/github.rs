@@ -134,8 +134,15 @@ pub enum ApiError {
     /// 422: GitHub refused the content (file too large, invalid name, ...).
     Validation { message: String },
     /// 403/429 because of a primary or secondary rate limit; `wait` is how
-    /// long GitHub asks us to send nothing.
-    RateLimited { wait: Duration, message: String },
+    /// long GitHub asks us to send nothing. `secondary`: GitHub's secondary
+    /// (abuse) limit rather than the hourly request quota; `retry_after`:
+    /// its `Retry-After` header, when it sent one.
+    RateLimited {
+        wait: Duration,
+        message: String,
+        secondary: bool,
+        retry_after: Option<Duration>,
+    },
     /// Any other unsuccessful status (403 forbidden, 409, 5xx, ...).
     Http { status: u16, message: String },
     /// The request did not get an HTTP answer (DNS, connection, timeout).
@@ -168,9 +175,15 @@ impl fmt::Display for ApiError {
                 "GitHub API 404 {message}: unknown gist, or the token cannot access it"
             ),
             ApiError::Validation { message } => write!(f, "GitHub API 422 {message}"),
-            ApiError::RateLimited { wait, message } => write!(
+            ApiError::RateLimited {
+                wait,
+                message,
+                secondary,
+                ..
+            } => write!(
                 f,
-                "GitHub rate limit: {message} (retry in {}s)",
+                "GitHub {}rate limit: {message} (retry in {}s)",
+                if *secondary { "secondary " } else { "" },
                 wait.as_secs_f64().ceil()
             ),
             ApiError::Http { status, message } => write!(f, "GitHub API {status} {message}"),
@@ -204,6 +217,8 @@ pub struct GithubClient {
     reset_margin: Duration,
     /// No request may be sent before this instant (rate limits).
     blocked_until: Mutex<Option<SystemTime>>,
+    /// ETags and bodies of earlier GETs, for conditional requests.
+    etag_cache: Option<EtagCache>,
 }
 
 impl GithubClient {
@@ -224,7 +239,22 @@ impl GithubClient {
             token: token.filter(|t| !t.is_empty()),
             reset_margin: Duration::from_secs(1),
             blocked_until: Mutex::new(None),
+            etag_cache: None,
         }
+    }
+
+    /// Keeps the ETag and body of each GET of the API under `dir` (in a
+    /// folder of the token's own), and sends `If-None-Match` with them:
+    /// GitHub answers an unchanged resource with 304, which does not count
+    /// against the primary rate limit.
+    pub fn with_etag_cache(mut self, dir: &std::path::Path) -> Self {
+        let owner = chronicle_json::checksum_of_canonical(
+            self.token.as_deref().unwrap_or("(no token)").as_bytes(),
+        );
+        self.etag_cache = Some(EtagCache {
+            dir: dir.join(&owner[..16]),
+        });
+        self
     }
 
     /// Sets the safety margin added to `X-RateLimit-Reset` (default 1 s).
@@ -250,6 +280,14 @@ impl GithubClient {
             .filter(|d| !d.is_zero())
     }
 
+    /// Sends nothing for `wait` from now (a pause decided elsewhere, e.g.
+    /// a secondary limit another exporter of the database was answered).
+    pub fn block_for(&self, wait: Duration) {
+        let until = SystemTime::now() + wait;
+        let mut blocked = lock(&self.blocked_until);
+        *blocked = (*blocked).max(Some(until));
+    }
+
     /// `PATCH /gists/{id}` with the given file changes; returns the
     /// revision the gist is at afterwards (`history[0].version` of GitHub's
     /// answer): the one the PATCH created, or the unchanged head when it
@@ -271,7 +309,8 @@ impl GithubClient {
         body.insert("files".into(), Value::Object(files));
         let body = Value::Object(body).to_string();
         let url = format!("{}/gists/{}", self.api_url, encode_segment(gist_id));
-        let response = self.send("PATCH", &url, Some(body), true)?;
+        let names: Vec<&str> = changes.iter().map(FileChange::file_name).collect();
+        let response = self.send("PATCH", &url, Some(body), true, &names)?;
         // The answer is the whole gist (up to 300 files with their content,
         // and the whole history); only the newest revision is kept.
         let answer: PatchAnswer = parse_json(&response.body)?;
@@ -283,7 +322,7 @@ impl GithubClient {
     /// `GET /gists/{id}`: the gist's current files.
     pub fn get_gist(&self, gist_id: &str) -> Result<Gist, ApiError> {
         let url = format!("{}/gists/{}", self.api_url, encode_segment(gist_id));
-        parse_json(&self.send("GET", &url, None, true)?.body)
+        parse_json(&self.send("GET", &url, None, true, &[])?.body)
     }
 
     /// `GET /gists/{id}/{sha}`: the gist as it was at one revision.
@@ -294,7 +333,7 @@ impl GithubClient {
             encode_segment(gist_id),
             encode_segment(sha)
         );
-        parse_json(&self.send("GET", &url, None, true)?.body)
+        parse_json(&self.send("GET", &url, None, true, &[])?.body)
     }
 
     /// One page of `GET /gists/{id}/commits`; a page URL from a previous
@@ -312,7 +351,7 @@ impl GithubClient {
                 encode_segment(gist_id)
             ),
         };
-        let response = self.send("GET", &url, None, true)?;
+        let response = self.send("GET", &url, None, true, &[])?;
         let next = response.link.as_deref().and_then(next_link);
         Ok((parse_json(&response.body)?, next))
     }
@@ -352,7 +391,7 @@ impl GithubClient {
                 // (gist.githubusercontent.com); only send the token to the
                 // API's own origin.
                 let same_origin = origin(raw_url) == origin(&self.api_url);
-                Ok(self.send("GET", raw_url, None, same_origin)?.body)
+                Ok(self.send("GET", raw_url, None, same_origin, &[])?.body)
             }
         }
     }
@@ -370,10 +409,7 @@ impl GithubClient {
         let mut attempt = 0;
         loop {
             if let Some(wait) = self.blocked_for() {
-                eprintln!(
-                    "chronicle-gist: GitHub rate limit: waiting {}s",
-                    wait.as_secs_f64().ceil()
-                );
+                tracing::warn!("GitHub rate limit: waiting {}s", wait.as_secs_f64().ceil());
                 sleep_unless_stopped(wait, stop);
             }
             attempt += 1;
@@ -386,7 +422,7 @@ impl GithubClient {
                         // 1 s, 2 s, 4 s, ...: a 5xx or a dropped connection
                         // is usually gone in a moment.
                         let backoff = Duration::from_secs(1 << (attempt - 1).min(5));
-                        eprintln!("chronicle-gist: {e}; retrying in {}s", backoff.as_secs());
+                        tracing::warn!("{e}; retrying in {}s", backoff.as_secs());
                         sleep_unless_stopped(backoff, stop);
                     }
                 }
@@ -395,13 +431,19 @@ impl GithubClient {
         }
     }
 
+    /// One request. `files` names the gist files a PATCH changes, for the
+    /// log line every request gets. A GET of the API with a token goes
+    /// through the ETag cache, when there is one: `If-None-Match` with the
+    /// ETag last seen, and a 304 answered with the body stored with it.
     fn send(
         &self,
         method: &str,
         url: &str,
         body: Option<String>,
         authenticate: bool,
+        files: &[&str],
     ) -> Result<RawResponse, ApiError> {
+        let started = std::time::Instant::now();
         let mut request = ureq::http::Request::builder()
             .method(method)
             .uri(url)
@@ -410,6 +452,15 @@ impl GithubClient {
             if let Some(token) = &self.token {
                 request = request.header("Authorization", format!("Bearer {token}"));
             }
+        }
+        let cached = match &self.etag_cache {
+            Some(cache) if method == "GET" && authenticate && url.contains("/gists/") => {
+                cache.get(url)
+            }
+            _ => None,
+        };
+        if let Some((etag, _)) = &cached {
+            request = request.header("If-None-Match", etag.as_str());
         }
         let invalid =
             |e: ureq::http::Error| ApiError::Transport(format!("invalid request {url}: {e}"));
@@ -430,7 +481,8 @@ impl GithubClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        let raw = RawResponse {
+        let etag = header("etag");
+        let mut raw = RawResponse {
             status: response.status().as_u16(),
             retry_after: header("retry-after"),
             remaining: header("x-ratelimit-remaining"),
@@ -443,7 +495,20 @@ impl GithubClient {
                 .read_to_string()
                 .map_err(|e| ApiError::Transport(format!("reading the response: {e}")))?,
         };
+        log_request(method, url, files, &raw, started.elapsed());
         self.note_rate_limit(&raw);
+        if let Some(cache) = &self.etag_cache {
+            match (raw.status, cached, etag) {
+                (304, Some((_, body)), _) => {
+                    raw.status = 200;
+                    raw.body = body;
+                }
+                (200, _, Some(etag)) if method == "GET" && authenticate => {
+                    cache.put(url, &etag, &raw.body)
+                }
+                _ => {}
+            }
+        }
         match raw.status {
             200..=299 => Ok(raw),
             status => Err(self.classify_error(status, &raw)),
@@ -477,6 +542,8 @@ impl GithubClient {
         if is_rate_limited(raw) {
             return ApiError::RateLimited {
                 wait: rate_limit_wait(raw, self.reset_margin),
+                secondary: is_secondary_limit(raw),
+                retry_after: retry_after(raw),
                 message,
             };
         }
@@ -487,6 +554,74 @@ impl GithubClient {
             _ => ApiError::Http { status, message },
         }
     }
+}
+
+/// ETags and bodies of earlier answers, one file per URL: the ETag on the
+/// first line, the body after it. A file that cannot be read or written is
+/// simply not used: the cache only saves requests.
+struct EtagCache {
+    dir: std::path::PathBuf,
+}
+
+impl EtagCache {
+    fn path(&self, url: &str) -> std::path::PathBuf {
+        self.dir
+            .join(chronicle_json::checksum_of_canonical(url.as_bytes()))
+    }
+
+    fn get(&self, url: &str) -> Option<(String, String)> {
+        let text = std::fs::read_to_string(self.path(url)).ok()?;
+        let (etag, body) = text.split_once('\n')?;
+        Some((etag.to_string(), body.to_string()))
+    }
+
+    fn put(&self, url: &str, etag: &str, body: &str) {
+        if etag.contains('\n') {
+            return;
+        }
+        let path = self.path(url);
+        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+        let written = std::fs::create_dir_all(&self.dir)
+            .and_then(|()| std::fs::write(&temporary, format!("{etag}\n{body}")))
+            .and_then(|()| std::fs::rename(&temporary, &path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&temporary);
+            tracing::warn!(
+                "cannot keep the ETag of {url} in {}: {e}",
+                self.dir.display()
+            );
+        }
+    }
+}
+
+/// The line every request gets: method, path, gist, files, status, and what
+/// GitHub's rate-limit headers say is left.
+fn log_request(method: &str, url: &str, files: &[&str], raw: &RawResponse, elapsed: Duration) {
+    let path = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or(url);
+    let gist = path
+        .strip_prefix("/gists/")
+        .or_else(|| path.split_once("/gists/").map(|(_, rest)| rest))
+        .and_then(|rest| rest.split(['/', '?']).next())
+        .unwrap_or("");
+    let files = files.join(",");
+    let remaining = raw.remaining.as_deref().unwrap_or("");
+    let reset = raw.reset.as_deref().unwrap_or("");
+    tracing::info!(
+        target: "chronicle_gist::http",
+        method,
+        path,
+        gist,
+        files = files.as_str(),
+        status = raw.status,
+        rate_limit_remaining = remaining,
+        rate_limit_reset = reset,
+        elapsed_ms = elapsed.as_millis() as u64,
+        "{method} {path} {}",
+        raw.status
+    );
 }
 
 /// GitHub's rules (docs "Rate limits for the REST API"): 429 is always a
@@ -504,15 +639,30 @@ fn is_rate_limited(raw: &RawResponse) -> bool {
     }
 }
 
+/// A rate-limit refusal that is GitHub's secondary limit: its message says
+/// so, or the hourly quota is not what ran out (`X-RateLimit-Remaining` is
+/// not 0). GitHub documents both shapes.
+fn is_secondary_limit(raw: &RawResponse) -> bool {
+    raw.body
+        .to_ascii_lowercase()
+        .contains("secondary rate limit")
+        || raw.remaining.as_deref().map(str::trim) != Some("0")
+}
+
+/// `Retry-After` in seconds (GitHub sends whole seconds; an HTTP date is
+/// not used by its API), at most a day.
+fn retry_after(raw: &RawResponse) -> Option<Duration> {
+    raw.retry_after
+        .as_deref()
+        .and_then(|r| r.trim().parse::<u64>().ok())
+        .map(|secs| Duration::from_secs(secs.min(86_400)))
+}
+
 /// How long to wait after a rate-limit refusal: `Retry-After` if present;
 /// else until `X-RateLimit-Reset` when nothing remains; else one minute.
 fn rate_limit_wait(raw: &RawResponse, reset_margin: Duration) -> Duration {
-    if let Some(secs) = raw
-        .retry_after
-        .as_deref()
-        .and_then(|r| r.trim().parse::<u64>().ok())
-    {
-        return Duration::from_secs(secs);
+    if let Some(wait) = retry_after(raw) {
+        return wait;
     }
     if raw.remaining.as_deref().map(str::trim) == Some("0") {
         if let Some(reset) = raw
@@ -670,7 +820,9 @@ mod tests {
             client.classify_error(429, &r),
             ApiError::RateLimited {
                 wait: Duration::from_secs(7),
-                message: "slow down".into()
+                message: "slow down".into(),
+                secondary: true,
+                retry_after: Some(Duration::from_secs(7)),
             }
         );
         // 403 without any rate-limit sign is a plain refusal.
@@ -691,6 +843,52 @@ mod tests {
             client.classify_error(403, &r),
             ApiError::RateLimited { wait, .. } if wait == DEFAULT_RATE_LIMIT_WAIT
         ));
+    }
+
+    #[test]
+    fn tells_the_secondary_limit_from_the_primary_one() {
+        let client = GithubClient::new("http://127.0.0.1:9", None);
+        let mut primary = raw(
+            403,
+            r#"{"message":"API rate limit exceeded for user ID 1."}"#,
+        );
+        primary.remaining = Some("0".into());
+        primary.reset = Some("1".into());
+        assert!(matches!(
+            client.classify_error(403, &primary),
+            ApiError::RateLimited {
+                secondary: false,
+                retry_after: None,
+                ..
+            }
+        ));
+        // The message says so, whatever the headers.
+        let mut secondary = raw(
+            403,
+            r#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}"#,
+        );
+        secondary.remaining = Some("0".into());
+        assert!(matches!(
+            client.classify_error(403, &secondary),
+            ApiError::RateLimited {
+                secondary: true,
+                ..
+            }
+        ));
+        // A 429 with quota left is the secondary limit; Retry-After is kept,
+        // capped at a day.
+        let mut too_many = raw(429, r#"{"message":"slow down"}"#);
+        too_many.remaining = Some("4000".into());
+        too_many.retry_after = Some("999999".into());
+        assert_eq!(
+            client.classify_error(429, &too_many),
+            ApiError::RateLimited {
+                wait: Duration::from_secs(86_400),
+                message: "slow down".into(),
+                secondary: true,
+                retry_after: Some(Duration::from_secs(86_400)),
+            }
+        );
     }
 
     #[test]

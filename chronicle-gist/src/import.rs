@@ -132,8 +132,8 @@ impl FileMapping {
         match FileNameTemplate::parse(&text) {
             Ok(template) => Ok(FileMapping::Template { text, template }),
             Err(e) => {
-                eprintln!(
-                    "chronicle-gist: warning: the target of {entity_type} has an unusable file name template ({e}); \
+                tracing::warn!(
+                    "the target of {entity_type} has an unusable file name template ({e}); \
                      mapping files by the default rule"
                 );
                 Ok(FileMapping::Default)
@@ -334,7 +334,7 @@ fn skip(
     reason: String,
 ) {
     bar.suspend(|| {
-        eprintln!("chronicle-gist: skipped {file_name} at revision {revision}: {reason}");
+        tracing::warn!("skipped {file_name} at revision {revision}: {reason}");
     });
     report.skipped.push(SkippedFile {
         revision: revision.into(),

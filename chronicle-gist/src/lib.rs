@@ -8,21 +8,19 @@
 //!   canonical-JSON checksum.
 //!
 //! Database access goes through the [`db::Queue`] and [`db::StateStore`]
-//! traits: [`pg::PgDatabase`] implements them on PostgreSQL,
-//! [`memory`] has in-memory fakes. [`fake_github`] is a fake Gist API for
-//! tests; [`bench`](mod@bench) drains queues and times it. The binary (`src/main.rs`)
-//! only calls [`cli::main`].
+//! traits: [`pg::PgDatabase`] implements them on PostgreSQL. The fakes for
+//! tests (a Gist API, an in-memory queue and store) live in the
+//! `chronicle-gist-testkit` crate, so the installed binary carries no test
+//! code. The binary (`src/main.rs`) only calls [`cli::main`].
 
-pub mod bench;
 pub mod cli;
 pub mod db;
 pub mod export;
-pub mod fake_github;
 pub mod github;
 pub mod import;
-pub mod memory;
 pub mod pg;
 pub mod time;
+pub mod tls;
 pub mod verify;
 
 pub use db::{ClaimedExport, DbError, Mode, Operation, Queue, StateStore};

@@ -16,8 +16,10 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, NoTls, Statement};
 
 use crate::db::{
-    ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Queue, StateStore,
+    Backlog, BudgetLimits, ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Queue,
+    StateStore, WriteBudget,
 };
+use crate::tls::{SslMode, TlsSettings};
 
 /// The channel `chronicle.export_*` notifies when rows are enqueued.
 pub const EXPORT_CHANNEL: &str = "chronicle_export";
@@ -35,17 +37,31 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    /// Connects with a libpq-style URL or key/value string. TLS is not
-    /// supported (`NoTls`): connect over a local socket, localhost or a
-    /// tunnel. Unless the URL names one, the session's `application_name`
+    /// Connects with a libpq-style URL or key/value string, over TLS as its
+    /// `sslmode` and `sslrootcert` say (see [`crate::tls`]; libpq's default
+    /// `prefer` when it says nothing). Unless the URL names one, the session's `application_name`
     /// is `chronicle-gist`, so exporters are easy to spot in
     /// `pg_stat_activity`.
     pub fn connect(url: &str) -> Result<Self, DbError> {
-        let mut config: postgres::Config = url.parse().map_err(to_db_error)?;
+        let split = TlsSettings::split(url).map_err(DbError::Connection)?;
+        let mut config: postgres::Config = split.rest.parse().map_err(to_db_error)?;
         if config.get_application_name().is_none() {
             config.application_name(APPLICATION_NAME);
         }
-        let client = config.connect(NoTls).map_err(to_db_error)?;
+        // As in libpq, a Unix socket is never encrypted, whatever sslmode says.
+        let local = config
+            .get_hosts()
+            .iter()
+            .all(|host| !matches!(host, postgres::config::Host::Tcp(_)));
+        let client = if local || split.tls.effective_mode() == SslMode::Disable {
+            config.ssl_mode(postgres::config::SslMode::Disable);
+            config.connect(NoTls)
+        } else {
+            let connector = split.tls.connector().map_err(DbError::Connection)?;
+            config.ssl_mode(split.tls.postgres_mode());
+            config.connect(connector)
+        };
+        let client = client.map_err(|e| tls_hint(to_db_error(e), &split.tls))?;
         Ok(Self::from_client(client))
     }
 
@@ -86,6 +102,20 @@ impl PgDatabase {
 /// A `Duration` as text PostgreSQL casts to `interval`.
 fn interval(duration: Duration) -> String {
     format!("{} milliseconds", duration.as_millis())
+}
+
+/// Says which TLS setting a certificate the connection refused failed.
+fn tls_hint(error: DbError, tls: &TlsSettings) -> DbError {
+    match error {
+        DbError::Connection(message) if message.contains("certificate") => {
+            let what = match tls.effective_mode() {
+                SslMode::VerifyFull => "with sslmode=verify-full the server's certificate must be signed by a CA of sslrootcert and name the host connected to",
+                _ => "with sslmode=verify-ca (or require with a root certificate file) the server's certificate must be signed by a CA of sslrootcert",
+            };
+            DbError::Connection(format!("{message} ({what}; {tls})"))
+        }
+        other => other,
+    }
 }
 
 /// Keeps SQLSTATE and the server's message (with detail and hint), or the
@@ -244,6 +274,115 @@ impl Queue for PgDatabase {
         let mut pending = notifications.iter();
         while pending.next().map_err(to_db_error)?.is_some() {}
         Ok(true)
+    }
+}
+
+/// SQLSTATE `undefined_function`.
+const SQLSTATE_UNDEFINED_FUNCTION: &str = "42883";
+
+/// A database whose pg_chronicle predates the shared write budget (0.6.0)
+/// answers 42883: say what to do about it.
+fn budget_error(error: postgres::Error) -> DbError {
+    match to_db_error(error) {
+        DbError::Server { code, message } if code == SQLSTATE_UNDEFINED_FUNCTION => {
+            DbError::Server {
+                code,
+                message: format!(
+                    "{message}; the exporter needs pg_chronicle 0.6.0 or later for the shared write budget (ALTER EXTENSION pg_chronicle UPDATE), and its role needs EXECUTE on chronicle.gist_take_write_budget, gist_write_budget_wait and gist_note_secondary_limit"
+                ),
+            }
+        }
+        other => other,
+    }
+}
+
+/// A wait in seconds from the database; zero or less is no wait.
+fn wait_of(seconds: f64) -> Option<Duration> {
+    (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+}
+
+impl WriteBudget for PgDatabase {
+    fn take_write(&mut self, limits: &BudgetLimits) -> Result<Option<Duration>, DbError> {
+        let take = self.prepared(
+            "SELECT extract(epoch FROM chronicle.gist_take_write_budget($1::int, $2::int,
+                    $3::text::interval, $4::text::interval))::float8",
+        )?;
+        let row = self
+            .client
+            .query_one(&take, &budget_parameters(limits).as_params())
+            .map_err(budget_error)?;
+        Ok(wait_of(row.try_get(0).map_err(to_db_error)?))
+    }
+
+    fn write_wait(&mut self, limits: &BudgetLimits) -> Result<Option<Duration>, DbError> {
+        let wait = self.prepared(
+            "SELECT extract(epoch FROM chronicle.gist_write_budget_wait($1::int, $2::int,
+                    $3::text::interval, $4::text::interval))::float8",
+        )?;
+        let row = self
+            .client
+            .query_one(&wait, &budget_parameters(limits).as_params())
+            .map_err(budget_error)?;
+        Ok(wait_of(row.try_get(0).map_err(to_db_error)?))
+    }
+
+    fn note_secondary_limit(
+        &mut self,
+        retry_after: Option<Duration>,
+        min_wait: Duration,
+        message: &str,
+    ) -> Result<Duration, DbError> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT extract(epoch FROM chronicle.gist_note_secondary_limit(
+                        $1::text::interval, $2::text::interval, $3::text))::float8",
+                &[&retry_after.map(interval), &interval(min_wait), &message],
+            )
+            .map_err(budget_error)?;
+        Ok(wait_of(row.try_get(0).map_err(to_db_error)?).unwrap_or_default())
+    }
+
+    fn backlog(&mut self) -> Result<Option<Backlog>, DbError> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT pending::bigint, extract(epoch FROM oldest_pending_age)::float8,
+                        drain_per_minute::float8
+                   FROM chronicle.export_stats()",
+                &[],
+            )
+            .map_err(to_db_error)?;
+        let oldest: Option<f64> = row.try_get(1).map_err(to_db_error)?;
+        Ok(Some(Backlog {
+            pending: row.try_get(0).map_err(to_db_error)?,
+            oldest_age: oldest.and_then(wait_of),
+            drain_per_minute: row.try_get(2).map_err(to_db_error)?,
+        }))
+    }
+}
+
+/// The four parameters of the budget functions, owned so they can be
+/// borrowed as `ToSql`.
+struct BudgetParameters {
+    per_minute: i32,
+    per_hour: i32,
+    minute: String,
+    hour: String,
+}
+
+impl BudgetParameters {
+    fn as_params(&self) -> [&(dyn postgres::types::ToSql + Sync); 4] {
+        [&self.per_minute, &self.per_hour, &self.minute, &self.hour]
+    }
+}
+
+fn budget_parameters(limits: &BudgetLimits) -> BudgetParameters {
+    BudgetParameters {
+        per_minute: limits.per_minute.min(i32::MAX as u32) as i32,
+        per_hour: limits.per_hour.min(i32::MAX as u32) as i32,
+        minute: interval(limits.minute),
+        hour: interval(limits.hour),
     }
 }
 

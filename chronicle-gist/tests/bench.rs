@@ -1,7 +1,7 @@
 //! The benchmark helper drains a fake queue against the fake API.
 
-use chronicle_gist::bench::bench_fake_export;
 use chronicle_gist::Mode;
+use chronicle_gist_testkit::bench::bench_fake_export;
 
 #[test]
 fn bench_helper_reports_requests_and_time() {

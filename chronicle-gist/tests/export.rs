@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use chronicle_gist::export::{ExportConfig, ExportError, Exporter};
-use chronicle_gist::fake_github::{FakeGithub, Scripted};
-use chronicle_gist::memory::{MemoryQueue, NewExport, QueueEvent, RowStatus};
 use chronicle_gist::{Mode, Queue};
+use chronicle_gist_testkit::fake_github::{FakeGithub, Scripted};
+use chronicle_gist_testkit::memory::{MemoryQueue, NewExport, QueueEvent, RowStatus};
 use common::{client, drain, drain_config, pretty};
 
 #[test]

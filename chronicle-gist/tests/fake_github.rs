@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use chronicle_gist::fake_github::{FakeGithub, Scripted};
+use chronicle_gist_testkit::fake_github::{FakeGithub, Scripted};
 use serde_json::Value;
 
 /// A raw HTTP call, to look at status, headers and body as GitHub sends them.

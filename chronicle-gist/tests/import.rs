@@ -4,10 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use chronicle_gist::fake_github::FakeGithub;
 use chronicle_gist::import::{run_import, ImportError, ImportOptions};
-use chronicle_gist::memory::MemoryStore;
 use chronicle_gist::{ApiError, Mode};
+use chronicle_gist_testkit::fake_github::FakeGithub;
+use chronicle_gist_testkit::memory::MemoryStore;
 use common::client;
 
 fn options(gist: &str, entity_type: &str) -> ImportOptions {
@@ -60,7 +60,8 @@ fn imports_every_changed_file_revision_oldest_first() {
         [r#"{"n": 1}"#, r#"{"n": 2}"#]
     );
     // Each version remembers where it came from.
-    let origin = |v: &chronicle_gist::memory::StoredVersion| v.imported_from.clone().unwrap();
+    let origin =
+        |v: &chronicle_gist_testkit::memory::StoredVersion| v.imported_from.clone().unwrap();
     assert_eq!(
         origin(&one[0]),
         (

@@ -12,13 +12,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chronicle_gist::db::{ImportVersion, Queue, StateStore};
+use chronicle_gist::db::{BudgetLimits, ImportVersion, Queue, StateStore, WriteBudget};
 use chronicle_gist::export::{ExportConfig, Exporter};
-use chronicle_gist::fake_github::FakeGithub;
 use chronicle_gist::import::{run_import, ImportOptions};
 use chronicle_gist::pg::PgDatabase;
 use chronicle_gist::verify::{run_verify, Status, VerifyOptions};
 use chronicle_gist::ClaimedExport;
+use chronicle_gist_testkit::bench::NO_BUDGET;
+use chronicle_gist_testkit::fake_github::{FakeGithub, Scripted, SecondaryLimit};
 use common::client;
 
 /// The tests share one queue: one at a time.
@@ -42,7 +43,9 @@ fn sql(db: &mut PgDatabase, statements: &str) {
 fn empty_queue(db: &mut PgDatabase) {
     sql(
         db,
-        "DELETE FROM chronicle.gist_export_queue; DELETE FROM chronicle.gist_targets;",
+        "DELETE FROM chronicle.gist_export_queue; DELETE FROM chronicle.gist_targets;
+         DELETE FROM chronicle.gist_write_log;
+         UPDATE chronicle.gist_rate_limit SET blocked_until = NULL, hits = 0, last_hit_at = NULL;",
     );
 }
 
@@ -325,6 +328,7 @@ fn exporter_import_and_verify_round_trip_through_postgres() {
     let config = ExportConfig {
         exit_when_idle: true,
         min_request_interval: Duration::ZERO,
+        budget: NO_BUDGET,
         ..ExportConfig::default()
     };
     {
@@ -410,6 +414,7 @@ fn an_entity_that_cannot_be_named_does_not_stop_verify() {
     let config = ExportConfig {
         exit_when_idle: true,
         min_request_interval: Duration::ZERO,
+        budget: NO_BUDGET,
         ..ExportConfig::default()
     };
     Exporter::new(&mut db, &client, config, &stop)
@@ -427,4 +432,343 @@ fn an_entity_that_cannot_be_named_does_not_stop_verify() {
     assert_eq!(bad.status, Status::Missing);
     assert!(bad.detail.contains("contains '/'"), "{}", bad.detail);
     assert!(!report.in_sync());
+}
+
+/// One connection more, for a thread of its own.
+fn another_connection() -> PgDatabase {
+    let url = std::env::var("CHRONICLE_E2E_DATABASE_URL").unwrap();
+    PgDatabase::connect(&url).unwrap()
+}
+
+#[test]
+fn the_budget_functions_take_wait_and_pause_for_everyone() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut db) = connect() else { return };
+    empty_queue(&mut db);
+    let mut other = another_connection();
+    let limits = BudgetLimits {
+        per_minute: 2,
+        per_hour: 3,
+        minute: Duration::from_millis(400),
+        hour: Duration::from_secs(2),
+    };
+    assert_eq!(db.take_write(&limits).unwrap(), None);
+    assert_eq!(other.take_write(&limits).unwrap(), None);
+    // Two writes in the minute: both sessions see the same budget spent.
+    let wait = db
+        .take_write(&limits)
+        .unwrap()
+        .expect("the minute is spent");
+    assert!(wait <= Duration::from_millis(400), "{wait:?}");
+    assert!(other.write_wait(&limits).unwrap().is_some());
+    std::thread::sleep(wait);
+    assert_eq!(other.take_write(&limits).unwrap(), None);
+    // Three in the hour.
+    std::thread::sleep(Duration::from_millis(450));
+    let wait = db.take_write(&limits).unwrap().expect("the hour is spent");
+    assert!(wait > Duration::from_millis(800), "{wait:?}");
+
+    // A secondary limit recorded by one session pauses the other.
+    empty_queue(&mut db);
+    let pause = db
+        .note_secondary_limit(
+            Some(Duration::from_millis(700)),
+            Duration::from_secs(60),
+            "limited",
+        )
+        .unwrap();
+    assert!(pause > Duration::from_millis(600), "{pause:?}");
+    let wait = other.take_write(&limits).unwrap().expect("paused");
+    assert!(wait > Duration::from_millis(500), "{wait:?}");
+    // Without Retry-After: the minimum, doubled on a repeated hit.
+    empty_queue(&mut db);
+    let first = db
+        .note_secondary_limit(None, Duration::from_millis(300), "limited")
+        .unwrap();
+    let second = other
+        .note_secondary_limit(None, Duration::from_millis(300), "limited")
+        .unwrap();
+    assert!(first <= Duration::from_millis(300), "{first:?}");
+    assert!(second > Duration::from_millis(500), "{second:?}");
+    let status = db
+        .client()
+        .query_one(
+            "SELECT secondary_limit_hits, last_secondary_limit_message, blocked_until IS NOT NULL
+               FROM chronicle.gist_write_budget_status()",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(status.get::<_, i32>(0), 2);
+    assert_eq!(status.get::<_, String>(1), "limited");
+    assert!(status.get::<_, bool>(2));
+
+    // Arguments a caller can get wrong are refused with 22023.
+    for bad in [
+        "SELECT chronicle.gist_take_write_budget(0, 10)",
+        "SELECT chronicle.gist_take_write_budget(10, NULL)",
+        "SELECT chronicle.gist_write_budget_wait(10, 10, '-1 second')",
+        "SELECT chronicle.gist_note_secondary_limit('-5 seconds')",
+        "SELECT chronicle.gist_note_secondary_limit(NULL, '0 seconds')",
+    ] {
+        let error = db.client().batch_execute(bad).unwrap_err();
+        assert_eq!(
+            error.code().map(|c| c.code()),
+            Some("22023"),
+            "{bad}: {error}"
+        );
+    }
+    empty_queue(&mut db);
+}
+
+/// Ten minutes of GitHub time, scaled down 60 times (a minute is one
+/// second, an hour twelve): writers keep two entity types busy, two
+/// exporter processes' worth of exporters share one budget, and the fake
+/// enforces GitHub's secondary limit with the same windows. A secondary
+/// limit is also answered once on purpose. At the end every file equals
+/// the database, the fake never refused for the limit or saw a request
+/// while one was running, no window held more writes than the budget, and
+/// export_stats reported the backlog and the drain rate on the way.
+#[test]
+fn two_exporters_share_one_budget_under_a_sustained_load() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut db) = connect() else { return };
+    empty_queue(&mut db);
+    let github = FakeGithub::start_with_threads(4);
+    let doc_gist = github.create_gist(&[("README.md", "latest")]);
+    let event_gist = github.create_gist(&[("README.md", "every version")]);
+    let minute = Duration::from_secs(1);
+    let hour = Duration::from_secs(12);
+    // The fake allows 10 a minute and 40 an hour; the budget keeps a margin.
+    github.set_secondary_limit(Some(SecondaryLimit {
+        per_minute: 10,
+        per_hour: 40,
+        minute,
+        hour,
+    }));
+    let budget = BudgetLimits {
+        per_minute: 8,
+        per_hour: 34,
+        minute,
+        hour,
+    };
+    let suffix = fresh(&mut db);
+    let (doc, event) = (format!("sld{suffix}"), format!("sle{suffix}"));
+    sql(
+        &mut db,
+        &format!(
+            "SELECT chronicle.set_gist_target('{doc}', '{doc_gist}', 'd-{{entity_id}}.json');
+             SELECT chronicle.set_gist_target('{event}', '{event_gist}', 'e-{{entity_id}}.json', 'every_version');"
+        ),
+    );
+
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let client = std::sync::Arc::new(client(&github));
+    let exporters: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = std::sync::Arc::clone(&stop);
+            let client = std::sync::Arc::clone(&client);
+            std::thread::spawn(move || {
+                let mut db = another_connection();
+                db.listen().unwrap();
+                let config = ExportConfig {
+                    min_request_interval: Duration::ZERO,
+                    poll_interval: Duration::from_millis(200),
+                    lease: Duration::from_secs(30),
+                    max_hold: Duration::from_secs(10),
+                    budget,
+                    secondary_limit_wait: Duration::from_secs(1),
+                    backlog_log_interval: Duration::from_secs(2),
+                    ..ExportConfig::default()
+                };
+                let mut exporter = Exporter::new(&mut db, &client, config, &stop);
+                exporter.run().unwrap();
+                exporter.report().clone()
+            })
+        })
+        .collect();
+
+    // Halfway through, one PATCH is answered with a secondary limit.
+    let load = Duration::from_secs(10);
+    let started = Instant::now();
+    let mut writer = another_connection();
+    let mut injected = false;
+    let mut most_behind = 0i64;
+    let mut i = 0;
+    while started.elapsed() < load {
+        if !injected && started.elapsed() > load / 2 {
+            github.script_first(
+                Some("PATCH"),
+                Scripted::RateLimited {
+                    status: 403,
+                    retry_after: Some(2),
+                },
+            );
+            injected = true;
+        }
+        // 20 latest documents rewritten all the time, and 3 event streams
+        // each getting a version twice a (scaled) minute.
+        writer
+            .client()
+            .batch_execute(&format!(
+                "SELECT chronicle.put_state('{doc}', 'd' || ({i} % 20), jsonb_build_object('i', {i}));"
+            ))
+            .unwrap();
+        if i % 10 == 0 {
+            writer
+                .client()
+                .batch_execute(&format!(
+                    "SELECT chronicle.put_state('{event}', 'e' || ({i} / 10 % 3), jsonb_build_object('i', {i}));"
+                ))
+                .unwrap();
+        }
+        if i % 20 == 0 {
+            let pending: i64 = writer
+                .client()
+                .query_one("SELECT pending FROM chronicle.export_stats()", &[])
+                .unwrap()
+                .get(0);
+            most_behind = most_behind.max(pending);
+        }
+        i += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stats = writer
+        .client()
+        .query_one(
+            "SELECT pending, drain_per_minute, estimated_drain_time IS NOT NULL FROM chronicle.export_stats()",
+            &[],
+        )
+        .unwrap();
+    let (behind, drain): (i64, f64) = (stats.get(0), stats.get(1));
+    assert!(drain > 0.0, "export_stats reports the drain rate");
+    eprintln!("budget: after the load: {behind} exports pending, draining {drain:.1}/min (most behind: {most_behind})");
+
+    // Then the backlog drains, within the budget.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let left: i64 = writer
+            .client()
+            .query_one(
+                "SELECT pending + in_flight FROM chronicle.export_stats()",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if left == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{left} exports still pending");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let reports: Vec<_> = exporters.into_iter().map(|e| e.join().unwrap()).collect();
+    eprintln!("budget: exporters: {} | {}", reports[0], reports[1]);
+    assert!(
+        reports.iter().all(|r| r.requests > 0),
+        "both exporters worked"
+    );
+    assert_eq!(
+        reports.iter().map(|r| r.secondary_limited).sum::<u64>(),
+        1,
+        "exactly the injected secondary limit"
+    );
+
+    // Every file equals the database.
+    for (entity_type, entities) in [(&doc, 20), (&event, 3)] {
+        let options = VerifyOptions {
+            entity_type: Some(entity_type.clone()),
+            ..VerifyOptions::default()
+        };
+        let report = run_verify(&mut db, &client, &options).unwrap();
+        assert!(report.in_sync(), "{}", report.render_table());
+        assert_eq!(report.count(Status::Match), entities);
+    }
+    // latest coalesced harder under the budget: far fewer PATCHes than
+    // writes, and PATCHes carrying more files than one claim of
+    // `batch_size` (10) rows would give.
+    let doc_patches = github.successful_patches(&doc_gist);
+    let most_files = doc_patches
+        .iter()
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            body["files"].as_object().map_or(0, |files| files.len())
+        })
+        .max()
+        .unwrap_or(0);
+    eprintln!(
+        "budget: {i} document writes went out in {} PATCHes of up to {most_files} files",
+        doc_patches.len()
+    );
+    assert!(
+        doc_patches.len() * 5 < i,
+        "{} PATCHes for {i} writes",
+        doc_patches.len()
+    );
+    assert!(most_files > 10, "at most {most_files} files per PATCH");
+    // Every event version is its own revision.
+    let versions: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM chronicle.state_versions WHERE entity_type = $1",
+            &[&event],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(github.revision_count(&event_gist) as i64, versions + 1);
+
+    // The limits: no refusal by the fake's own limit, no request during a
+    // limit, and never more writes taken in a window than the budget. Each
+    // PATCH the fake received was taken from the budget first.
+    assert_eq!(github.secondary_refusals(), 0);
+    assert_eq!(github.requests_while_limited(), 0);
+    let mut most = |window: Duration| -> i64 {
+        db.client()
+            .query_one(
+                "SELECT coalesce(max((SELECT count(*) FROM chronicle.gist_write_log l
+                                       WHERE l.written_at >= w.written_at
+                                         AND l.written_at < w.written_at + $1::text::interval)), 0)
+                   FROM chronicle.gist_write_log w",
+                &[&format!("{} milliseconds", window.as_millis())],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let (in_minute, in_hour) = (most(minute), most(hour));
+    eprintln!("budget: most writes in a scaled minute: {in_minute}, in a scaled hour: {in_hour}");
+    assert!(
+        in_minute <= budget.per_minute as i64,
+        "{in_minute} in a minute"
+    );
+    assert!(in_hour <= budget.per_hour as i64, "{in_hour} in an hour");
+    let taken: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM chronicle.gist_write_log", &[])
+        .unwrap()
+        .get(0);
+    let patches = github
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count() as i64;
+    assert_eq!(patches, taken, "every PATCH was taken from the budget");
+    // The injected pause held for both exporters: once it was recorded,
+    // nothing reached the fake for its two seconds. (A request already
+    // taken from the budget before it was recorded may arrive in the first
+    // milliseconds.)
+    let hit: f64 = db
+        .client()
+        .query_one(
+            "SELECT extract(epoch FROM last_hit_at)::float8 FROM chronicle.gist_rate_limit",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let hit = std::time::UNIX_EPOCH + Duration::from_secs_f64(hit);
+    let during: Vec<_> = github
+        .requests()
+        .into_iter()
+        .filter(|r| r.at > hit + Duration::from_millis(50) && r.at < hit + Duration::from_secs(2))
+        .collect();
+    assert!(during.is_empty(), "requests during the pause: {during:?}");
+    empty_queue(&mut db);
 }

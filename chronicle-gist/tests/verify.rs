@@ -2,10 +2,10 @@
 
 mod common;
 
-use chronicle_gist::fake_github::FakeGithub;
-use chronicle_gist::memory::MemoryStore;
 use chronicle_gist::verify::{run_verify, Status, VerifyError, VerifyOptions};
 use chronicle_gist::{ApiError, Mode};
+use chronicle_gist_testkit::fake_github::FakeGithub;
+use chronicle_gist_testkit::memory::MemoryStore;
 use common::{client, pretty};
 
 fn status_of(report: &chronicle_gist::VerifyReport, entity_id: &str) -> Status {

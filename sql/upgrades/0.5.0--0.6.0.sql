@@ -7,8 +7,35 @@
 ALTER FUNCTION chronicle.export_advance(text[], text[]) RENAME TO _export_advance;
 ALTER FUNCTION chronicle.export_stale_lease(bigint) RENAME TO _export_stale_lease;
 
+-- export_stats also says how fast the exporters drain: its result type changes, so it is
+-- made again, with the privileges it had (the administrators hold it as they hold
+-- export_claim).
+DROP FUNCTION chronicle.export_stats();
+
 -- The queue's functions, which now call the helpers by their new names.
 \ir ../export_queue.sql
+
+REVOKE ALL ON FUNCTION chronicle.export_stats() FROM PUBLIC;
+DO $$
+DECLARE
+  admin record;
+BEGIN
+  FOR admin IN
+    SELECT pg_catalog.quote_ident(e.grantee::regrole::text) AS role,
+           CASE WHEN e.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END AS option
+      FROM pg_catalog.pg_proc p,
+           pg_catalog.aclexplode(p.proacl) WITH ORDINALITY AS e(grantor, grantee, privilege_type, is_grantable, n)
+     WHERE p.oid = 'chronicle.export_claim(integer, interval)'::pg_catalog.regprocedure
+       AND e.privilege_type = 'EXECUTE' AND e.grantee <> p.proowner AND e.grantee <> 0
+     ORDER BY e.n
+  LOOP
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION chronicle.export_stats() TO %s', admin.role) || admin.option;
+  END LOOP;
+END
+$$;
+
+-- GitHub's write budget and secondary-limit pause, shared by the exporters (new).
+\ir ../gist_limits.sql
 ALTER FUNCTION chronicle.refresh_buckets(timestamptz[], text[]) RENAME TO _refresh_buckets;
 \ir ../metrics_refresh.sql
 

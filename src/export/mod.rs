@@ -31,3 +31,11 @@ extension_sql_file!(
         import::import_state_version
     ]
 );
+
+// The write budget and the secondary-limit pause shared by every exporter of the
+// database; export_stats (export_queue) reports the drain rate they leave.
+extension_sql_file!(
+    "../../sql/gist_limits.sql",
+    name = "gist_limits",
+    requires = ["export_queue"]
+);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gist sync end to end, with the real chronicle-gist binary against a fake Gist API on
-# loopback (chronicle-gist/examples/fake_github.rs): state writes -> export queue -> Gist
+# loopback (crates/gist-testkit/src/bin/fake_github.rs): state writes -> export queue -> Gist
 # revisions -> import into a second database -> verify.
 #
 #   0. chronicle-gist's PostgreSQL tests (chronicle-gist/tests/pg.rs) on a database of
@@ -57,16 +57,16 @@ wait_until() {
 url() { echo "host=$IT_HOST port=$IT_PORT user=postgres dbname=$1"; }
 
 log "building chronicle-gist and the fake Gist API"
-(cd "$REPO_ROOT" && cargo build -q -p chronicle-gist --bin chronicle-gist --example fake_github)
+(cd "$REPO_ROOT" && cargo build -q -p chronicle-gist -p chronicle-gist-testkit --bins)
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
 case $TARGET_DIR in /*) ;; *) TARGET_DIR=$REPO_ROOT/$TARGET_DIR ;; esac
 BIN=$TARGET_DIR/debug/chronicle-gist
-FAKE=$TARGET_DIR/debug/examples/fake_github
+FAKE=$TARGET_DIR/debug/fake_github
 
 log "chronicle-gist's PostgreSQL tests"
 fresh_database $RUST_DB
 (cd "$REPO_ROOT" && CHRONICLE_E2E_DATABASE_URL=$(url $RUST_DB) \
-   cargo test -q -p chronicle-gist --test pg 2>&1) | grep -E '^test result|FAILED|panicked' >&2
+   cargo test -q -p chronicle-gist --test pg -- --nocapture 2>&1) | grep -E '^test result|FAILED|panicked|budget: ' >&2
 ok "chronicle-gist tests/pg.rs against PostgreSQL"
 
 # The fake: PATCH #4 takes 2.5 s (the exporter is killed while it waits for it).
@@ -76,6 +76,11 @@ FAKE_PID=$!
 BACKGROUND+=("$FAKE_PID")
 wait_until 10 "the fake Gist API" test -s "$WORK/fake.out"
 export GITHUB_API_URL GITHUB_TOKEN=fake-github-token
+# The fake has no secondary limit here: the write budget (tested in chronicle-gist's
+# tests) must not pace these phases. Set through the environment, as an operator may.
+export CHRONICLE_GIST_MAX_WRITES_PER_MINUTE=1000000 CHRONICLE_GIST_MAX_WRITES_PER_HOUR=100000000
+# verify and import keep ETags under $XDG_CACHE_HOME: this run's own.
+export XDG_CACHE_HOME=$WORK/xdg-cache
 GITHUB_API_URL=$(head -n 1 "$WORK/fake.out")
 patches_arrived() { grep -c 'PATCH #' "$WORK/fake.log" || true; }
 patches_more_than() { [ "$(patches_arrived)" -gt "$1" ]; }
@@ -179,13 +184,27 @@ counted=$(sql $SRC "SELECT count(*) FROM chronicle.gist_export_queue WHERE statu
 ok "SIGTERM during a PATCH: it finished, $released claimed rows released uncounted, nothing left in flight, exit 0"
 
 log "phase 4: drain and verify"
-gist $SRC export --exit-when-idle --min-request-interval 0 2>"$WORK/drain.log" \
+gist $SRC --log-format json export --exit-when-idle --min-request-interval 0 2>"$WORK/drain.log" \
   || fail "draining: $(cat "$WORK/drain.log")"
 drained || fail "after the drain: $(stats)"
+# JSON logs: one object per line, one line per request with its gist, files, status
+# and the rate-limit budget GitHub says is left.
+grep -v '^{' "$WORK/drain.log" | grep -q . && fail "a log line that is not JSON: $(grep -v '^{' "$WORK/drain.log" | head -3)"
+grep '"method":"PATCH"' "$WORK/drain.log" | head -1 | grep -E '"gist":"[0-9a-z]+".*"files":"[^"]+".*"status":200.*"rate_limit_remaining":"[0-9]+"' >/dev/null \
+  || fail "no request line with gist, files, status and remaining budget: $(head -3 "$WORK/drain.log")"
+ok "JSON logs: every line an object; each PATCH logged with gist, files, status and remaining budget"
 gist $SRC verify >"$WORK/verify.txt" || fail "verify exited $?: $(cat "$WORK/verify.txt")"
 matches=$(grep -c '^match' "$WORK/verify.txt")
 [ "$matches" = 49 ] || fail "expected 49 matching entities, got $matches: $(cat "$WORK/verify.txt")"
 ok "verify: all $matches entities match their gist files (exit 0)"
+# verify keeps the gists' ETags (per token, under --cache-dir): a second run over the
+# unchanged gists is answered 304.
+gist $SRC verify --cache-dir "$WORK/cache" >/dev/null 2>&1 || fail "verify with a cache"
+gist $SRC verify --cache-dir "$WORK/cache" >"$WORK/verify.txt" 2>"$WORK/verify.log" || fail "verify from the cache exited $?"
+[ "$(grep -c '^match' "$WORK/verify.txt")" = 49 ] || fail "verify from the cache: $(cat "$WORK/verify.txt")"
+grep -q 'GET /gists/[0-9a-z]* 304' "$WORK/verify.log" || fail "no 304 on the second verify: $(cat "$WORK/verify.log")"
+grep -q 'GET /gists/[0-9a-z]* 200' "$WORK/verify.log" && fail "a full answer on the second verify: $(cat "$WORK/verify.log")"
+ok "verify again over unchanged gists: If-None-Match, every gist answered 304"
 
 # Change a file behind the exporter's back, then put it back.
 patch_gist() {

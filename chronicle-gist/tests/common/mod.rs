@@ -5,9 +5,10 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use chronicle_gist::export::{ExportConfig, ExportError, ExportReport, Exporter};
-use chronicle_gist::fake_github::FakeGithub;
 use chronicle_gist::github::GithubClient;
-use chronicle_gist::memory::MemoryQueue;
+use chronicle_gist_testkit::bench::NO_BUDGET;
+use chronicle_gist_testkit::fake_github::FakeGithub;
+use chronicle_gist_testkit::memory::MemoryQueue;
 
 /// A client for the fake with its accepted token. No reset margin: the
 /// fake and the test share one clock.
@@ -22,6 +23,7 @@ pub fn drain_config() -> ExportConfig {
         exit_when_idle: true,
         poll_interval: Duration::from_millis(100),
         min_request_interval: Duration::ZERO,
+        budget: NO_BUDGET,
         ..ExportConfig::default()
     }
 }

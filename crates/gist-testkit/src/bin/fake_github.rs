@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chronicle_gist::fake_github::{FakeGithub, Scripted};
+use chronicle_gist_testkit::fake_github::{FakeGithub, Scripted};
 
 struct Options {
     gists: Vec<String>,

@@ -25,11 +25,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::db::{
-    ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Mode, Operation, Queue,
-    StateStore, SQLSTATE_INVALID_PARAMETER, SQLSTATE_STALE_LEASE,
+use chronicle_gist::db::{
+    BudgetLimits, ClaimedExport, CurrentEntity, DbError, GistTarget, ImportVersion, Mode,
+    Operation, Queue, StateStore, WriteBudget, SQLSTATE_INVALID_PARAMETER, SQLSTATE_STALE_LEASE,
 };
-use crate::time::Timestamp;
+use chronicle_gist::time::Timestamp;
 
 /// A row to put on the fake queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +127,13 @@ struct QueueState {
     notified: bool,
     max_attempts: i32,
     default_backoff: Duration,
+    /// When each write was taken from the budget (oldest first).
+    writes: Vec<Instant>,
+    /// No write before this instant (a secondary-limit pause).
+    blocked_until: Option<Instant>,
+    /// Secondary-limit answers in a row, and when the last one came.
+    hits: u32,
+    last_hit: Option<Instant>,
 }
 
 /// The fake export queue.
@@ -153,6 +160,10 @@ impl MemoryQueue {
                     notified: false,
                     max_attempts: 5,
                     default_backoff: Duration::from_secs(60),
+                    writes: Vec::new(),
+                    blocked_until: None,
+                    hits: 0,
+                    last_hit: None,
                 }),
                 Condvar::new(),
             )),
@@ -281,6 +292,73 @@ impl MemoryQueue {
             });
         }
         Ok(&mut state.rows[index])
+    }
+}
+
+impl QueueState {
+    /// What `chronicle._gist_budget_wait` computes, in memory.
+    fn budget_wait(&self, limits: &BudgetLimits, now: Instant) -> Option<Duration> {
+        let mut wait = self
+            .blocked_until
+            .map_or(Duration::ZERO, |until| until.saturating_duration_since(now));
+        for (limit, window) in [
+            (limits.per_minute, limits.minute),
+            (limits.per_hour, limits.hour),
+        ] {
+            let inside: Vec<&Instant> = self
+                .writes
+                .iter()
+                .filter(|at| now.saturating_duration_since(**at) < window)
+                .collect();
+            // Like the database, which refuses a limit below 1.
+            let limit = limit.max(1) as usize;
+            if inside.len() >= limit {
+                let leaving = inside[inside.len() - limit];
+                wait = wait.max((*leaving + window).saturating_duration_since(now));
+            }
+        }
+        (!wait.is_zero()).then_some(wait)
+    }
+}
+
+/// The budget is this queue's own: clones of one `MemoryQueue` share it,
+/// like exporters of one database.
+impl WriteBudget for MemoryQueue {
+    fn take_write(&mut self, limits: &BudgetLimits) -> Result<Option<Duration>, DbError> {
+        let mut state = self.state();
+        let now = Instant::now();
+        if let Some(wait) = state.budget_wait(limits, now) {
+            return Ok(Some(wait));
+        }
+        state.writes.push(now);
+        let keep = limits.minute.max(limits.hour);
+        state
+            .writes
+            .retain(|at| now.saturating_duration_since(*at) < keep);
+        Ok(None)
+    }
+
+    fn write_wait(&mut self, limits: &BudgetLimits) -> Result<Option<Duration>, DbError> {
+        Ok(self.state().budget_wait(limits, Instant::now()))
+    }
+
+    fn note_secondary_limit(
+        &mut self,
+        retry_after: Option<Duration>,
+        min_wait: Duration,
+        _message: &str,
+    ) -> Result<Duration, DbError> {
+        let mut state = self.state();
+        let now = Instant::now();
+        let repeated = state
+            .last_hit
+            .is_some_and(|at| now.saturating_duration_since(at) < min_wait * 60);
+        state.hits = if repeated { state.hits + 1 } else { 1 };
+        state.last_hit = Some(now);
+        let wait = retry_after.unwrap_or(min_wait * (1u32 << (state.hits - 1).min(6)));
+        let until = state.blocked_until.into_iter().chain([now + wait]).max();
+        state.blocked_until = until;
+        Ok(until.map_or(wait, |u| u.saturating_duration_since(now)))
     }
 }
 

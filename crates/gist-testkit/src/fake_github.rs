@@ -26,10 +26,18 @@
 //!   authentication", an unknown gist or revision is 404 "Not Found";
 //! * `X-RateLimit-Limit/Remaining/Used/Reset/Resource` on every API
 //!   response; with the primary limit used up, 403 "API rate limit
-//!   exceeded" until the reset time.
+//!   exceeded" until the reset time;
+//! * GitHub's secondary limit on content-creating requests (PATCH, POST),
+//!   when set with [`FakeGithub::set_secondary_limit`]: so many per sliding
+//!   minute and hour, both windows of any length (tests scale them down);
+//!   past it, 403 "You have exceeded a secondary rate limit" with
+//!   `Retry-After`, and every request before that time is refused again
+//!   and counted ([`FakeGithub::requests_while_limited`]);
+//! * an `ETag` on every successful GET, and 304 Not Modified (not counted
+//!   against the primary limit) for `If-None-Match` with the current one.
 //!
 //! ```no_run
-//! use chronicle_gist::fake_github::{FakeGithub, Scripted};
+//! use chronicle_gist_testkit::fake_github::{FakeGithub, Scripted};
 //! let github = FakeGithub::start();
 //! let gist = github.create_gist(&[("a.json", "{}")]);
 //! github.script(Some("PATCH"), 2, Scripted::RateLimited { status: 429, retry_after: Some(1) });
@@ -46,7 +54,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use tiny_http::{Header, Request, Response, Server};
 
-use crate::time::Timestamp;
+use chronicle_gist::time::Timestamp;
 
 const DOCS: &str = "https://docs.github.com/rest/gists/gists";
 
@@ -77,6 +85,10 @@ pub struct RecordedRequest {
     pub at: SystemTime,
     /// The status it was answered with.
     pub status: u16,
+    /// Its `If-None-Match` header.
+    pub if_none_match: Option<String>,
+    /// It was refused by the secondary limit.
+    pub secondary_limited: bool,
 }
 
 impl RecordedRequest {
@@ -182,6 +194,37 @@ struct State {
     script: VecDeque<ScriptEntry>,
     requests: Vec<RecordedRequest>,
     hook: Option<Hook>,
+    secondary: Option<SecondaryLimit>,
+    /// Content-creating requests let through, oldest first (the sliding
+    /// windows of the secondary limit).
+    writes: VecDeque<SystemTime>,
+    /// Refused by the secondary limit until then.
+    secondary_until: Option<SystemTime>,
+    requests_while_limited: usize,
+}
+
+/// GitHub's secondary limit on content-creating requests: at most
+/// `per_minute` in any sliding `minute` and `per_hour` in any sliding
+/// `hour` (GitHub: 80 a minute, 500 an hour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondaryLimit {
+    pub per_minute: usize,
+    pub per_hour: usize,
+    pub minute: Duration,
+    pub hour: Duration,
+}
+
+impl SecondaryLimit {
+    /// GitHub's limits with the windows scaled by `scale` (1.0: a real
+    /// minute and hour; 0.01: 0.6 s and 36 s).
+    pub fn github_scaled(scale: f64) -> Self {
+        SecondaryLimit {
+            per_minute: 80,
+            per_hour: 500,
+            minute: Duration::from_secs_f64(60.0 * scale),
+            hour: Duration::from_secs_f64(3600.0 * scale),
+        }
+    }
 }
 
 /// The running fake. Dropping it stops the server.
@@ -240,6 +283,10 @@ impl FakeGithub {
             script: VecDeque::new(),
             requests: Vec::new(),
             hook: None,
+            secondary: None,
+            writes: VecDeque::new(),
+            secondary_until: None,
+            requests_while_limited: 0,
         }));
         let threads = (0..threads.max(1))
             .map(|_| {
@@ -309,6 +356,43 @@ impl FakeGithub {
     /// meanwhile when the fake has several threads.
     pub fn set_latency(&self, latency: Duration) {
         self.state().latency = latency;
+    }
+
+    /// Turns on the secondary limit on content-creating requests (`None`:
+    /// off, the default).
+    pub fn set_secondary_limit(&self, limit: Option<SecondaryLimit>) {
+        self.state().secondary = limit;
+    }
+
+    /// Requests that arrived while the secondary limit's `Retry-After` was
+    /// running (each refused again): GitHub bans integrations that do this.
+    pub fn requests_while_limited(&self) -> usize {
+        self.state().requests_while_limited
+    }
+
+    /// Secondary-limit refusals served so far.
+    pub fn secondary_refusals(&self) -> usize {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| r.status == 403 && r.secondary_limited)
+            .count()
+    }
+
+    /// The most content-creating requests (PATCH, POST) the fake let
+    /// through in any `window` (ending at one of them).
+    pub fn max_writes_in(&self, window: Duration) -> usize {
+        let state = self.state();
+        let times: Vec<SystemTime> = state.writes.iter().copied().collect();
+        let mut best = 0;
+        let mut start = 0;
+        for end in 0..times.len() {
+            while times[end].duration_since(times[start]).unwrap_or_default() >= window {
+                start += 1;
+            }
+            best = best.max(end - start + 1);
+        }
+        best
     }
 
     /// The `X-RateLimit-Reset` the fake currently announces.
@@ -557,9 +641,24 @@ struct Answer {
     headers: Vec<(String, String)>,
     /// API answers carry rate-limit headers; raw file answers do not.
     api: bool,
+    /// A refusal by the secondary limit.
+    secondary_limited: bool,
 }
 
 impl Answer {
+    fn secondary_limited(retry_after: Duration) -> Self {
+        let mut answer = Answer::error(
+            403,
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+        );
+        answer.headers.push((
+            "Retry-After".into(),
+            retry_after.as_secs().max(1).to_string(),
+        ));
+        answer.secondary_limited = true;
+        answer
+    }
+
     fn serialized(status: u16, body: &impl Serialize) -> Self {
         Answer {
             status,
@@ -567,6 +666,7 @@ impl Answer {
             content_type: "application/json; charset=utf-8",
             headers: Vec::new(),
             api: true,
+            secondary_limited: false,
         }
     }
 
@@ -577,6 +677,7 @@ impl Answer {
             content_type: "application/json; charset=utf-8",
             headers: Vec::new(),
             api: true,
+            secondary_limited: false,
         }
     }
 
@@ -616,6 +717,11 @@ fn handle(shared: &Mutex<State>, mut request: Request) {
         .iter()
         .find(|h| h.field.equiv("Authorization"))
         .map(|h| h.value.as_str().to_string());
+    let if_none_match = request
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("If-None-Match"))
+        .map(|h| h.value.as_str().to_string());
     let mut recorded = RecordedRequest {
         method: request.method().as_str().to_ascii_uppercase(),
         path,
@@ -624,6 +730,8 @@ fn handle(shared: &Mutex<State>, mut request: Request) {
         body,
         at: SystemTime::now(),
         status: 0,
+        if_none_match,
+        secondary_limited: false,
     };
 
     // The hook runs without the lock held, so it may call back into the fake.
@@ -646,10 +754,23 @@ fn handle(shared: &Mutex<State>, mut request: Request) {
 
     let answer = {
         let mut state = lock(shared);
-        let answer = respond(&mut state, &recorded);
+        let mut answer = respond(&mut state, &recorded);
+        if answer.api && recorded.method == "GET" && answer.status == 200 {
+            let etag = format!(
+                "\"{}\"",
+                &chronicle_json::checksum_of_canonical(answer.body.as_bytes())[..32]
+            );
+            if recorded.if_none_match.as_deref() == Some(etag.as_str()) {
+                // GitHub does not count a 304 against the primary limit.
+                answer.status = 304;
+                answer.body = String::new();
+                state.rate_remaining = (state.rate_remaining + 1).min(state.rate_limit);
+            }
+            answer.headers.push(("ETag".into(), etag));
+        }
         recorded.status = answer.status;
+        recorded.secondary_limited = answer.secondary_limited;
         state.requests.push(recorded);
-        let mut answer = answer;
         if answer.api {
             let used = state.rate_limit.saturating_sub(state.rate_remaining);
             answer.headers.extend([
@@ -753,6 +874,58 @@ fn respond(state: &mut State, request: &RecordedRequest) -> Answer {
         }
     }
 
+    // The secondary limit: nothing at all while its Retry-After runs, and
+    // content-creating requests within both sliding windows.
+    let arrived = SystemTime::now();
+    if let Some(until) = state.secondary_until {
+        if arrived < until {
+            state.requests_while_limited += 1;
+            return Answer::secondary_limited(until.duration_since(arrived).unwrap_or_default());
+        }
+        state.secondary_until = None;
+    }
+    let content_creating = matches!(request.method.as_str(), "PATCH" | "POST");
+    if let (Some(limit), true) = (state.secondary, content_creating) {
+        let keep = limit.minute.max(limit.hour);
+        while state
+            .writes
+            .front()
+            .is_some_and(|at| arrived.duration_since(*at).unwrap_or_default() >= keep)
+        {
+            state.writes.pop_front();
+        }
+        let mut wait = Duration::ZERO;
+        for (max, window) in [
+            (limit.per_minute, limit.minute),
+            (limit.per_hour, limit.hour),
+        ] {
+            let inside: Vec<SystemTime> = state
+                .writes
+                .iter()
+                .copied()
+                .filter(|at| arrived.duration_since(*at).unwrap_or_default() < window)
+                .collect();
+            let max = max.max(1);
+            if inside.len() >= max {
+                let leaving = inside[inside.len() - max];
+                wait = wait.max(
+                    (leaving + window)
+                        .duration_since(arrived)
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        if !wait.is_zero() {
+            // Retry-After is in whole seconds, rounded up.
+            let wait = Duration::from_secs(wait.as_secs() + u64::from(wait.subsec_nanos() > 0));
+            state.secondary_until = Some(arrived + wait);
+            return Answer::secondary_limited(wait);
+        }
+    }
+    if content_creating {
+        state.writes.push_back(arrived);
+    }
+
     // The primary rate limit: a window of `rate_limit` requests.
     let now = Timestamp::now().unix_secs();
     if now >= state.rate_reset {
@@ -810,6 +983,7 @@ fn raw_file(state: &State, raw: &str) -> Answer {
             content_type: "text/plain; charset=utf-8",
             headers: Vec::new(),
             api: false,
+            secondary_limited: false,
         },
         None => Answer {
             status: 404,
@@ -817,6 +991,7 @@ fn raw_file(state: &State, raw: &str) -> Answer {
             content_type: "text/plain; charset=utf-8",
             headers: Vec::new(),
             api: false,
+            secondary_limited: false,
         },
     }
 }
@@ -1218,7 +1393,7 @@ fn gist_json(state: &State, id: &str, index: usize, at_revision: bool) -> Answer
 }
 
 fn percent_encode(text: &str) -> String {
-    crate::github::encode_segment(text)
+    chronicle_gist::github::encode_segment(text)
 }
 
 fn percent_decode(text: &str) -> String {

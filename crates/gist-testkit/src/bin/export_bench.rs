@@ -1,10 +1,10 @@
 //! Drains N queued exports against the fake Gist API and reports requests
 //! sent and elapsed time, for both modes.
 //!
-//! cargo run --release -p chronicle-gist --example export_bench -- [ROWS] [FILES] [BATCH]
+//! cargo run --release -p chronicle-gist-testkit --bin export_bench -- [ROWS] [FILES] [BATCH]
 
-use chronicle_gist::bench::bench_fake_export;
 use chronicle_gist::Mode;
+use chronicle_gist_testkit::bench::bench_fake_export;
 
 fn main() {
     let args: Vec<usize> = std::env::args()

@@ -3,18 +3,27 @@
 //!
 //! [`bench_fake_export`] needs nothing but this crate (fake queue, fake
 //! API); [`drain_queue`] works on any [`Queue`], e.g. a
-//! [`crate::pg::PgDatabase`] whose targets point at gists created in a
+//! [`chronicle_gist::pg::PgDatabase`] whose targets point at gists created in a
 //! [`FakeGithub`] with [`FakeGithub::create_gist_with_id`].
 
 use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use crate::db::{Mode, Queue};
-use crate::export::{ExportConfig, ExportError, ExportReport, Exporter};
 use crate::fake_github::FakeGithub;
-use crate::github::GithubClient;
 use crate::memory::{MemoryQueue, NewExport};
+use chronicle_gist::db::{BudgetLimits, Mode, Queue, WriteBudget};
+use chronicle_gist::export::{ExportConfig, ExportError, ExportReport, Exporter};
+use chronicle_gist::github::GithubClient;
+
+/// A write budget so large it never holds anything back: for benchmarks
+/// and tests that are not about the budget.
+pub const NO_BUDGET: BudgetLimits = BudgetLimits {
+    per_minute: i32::MAX as u32,
+    per_hour: i32::MAX as u32,
+    minute: Duration::from_secs(60),
+    hour: Duration::from_secs(3600),
+};
 
 /// Result of [`bench_fake_export`].
 #[derive(Debug, Clone)]
@@ -52,7 +61,7 @@ impl fmt::Display for BenchReport {
 
 /// Runs the exporter with `exit_when_idle` until the queue has nothing
 /// claimable; returns its counters and the elapsed time.
-pub fn drain_queue<Q: Queue>(
+pub fn drain_queue<Q: Queue + WriteBudget>(
     queue: Q,
     github: &GithubClient,
     config: ExportConfig,
@@ -91,6 +100,7 @@ pub fn bench_fake_export(rows: usize, files: usize, mode: Mode, batch_size: u32)
     let config = ExportConfig {
         batch_size,
         min_request_interval: Duration::ZERO,
+        budget: NO_BUDGET,
         ..ExportConfig::default()
     };
     let (report, elapsed) =
