@@ -38,16 +38,26 @@ export interface ExportStats {
   dead: number;
   /** Age of the oldest pending export in seconds; null when none is pending. */
   oldestPendingSeconds: number | null;
+  /** Exports delivered per minute over the last ten minutes. */
+  drainPerMinute: number;
+  /** Seconds the backlog takes at that rate; null when nothing is pending or nothing was delivered lately. */
+  estimatedDrainSeconds: number | null;
 }
 
 export async function exportStats(db: Db): Promise<ExportStats> {
-  const row = await queryOne<{ pending: string; in_flight: string; done: string; dead: string; oldest: number | null }>(db,
+  const row = await queryOne<{
+    pending: string; in_flight: string; done: string; dead: string; oldest: number | null; drain: number;
+    drain_time: number | null;
+  }>(db,
     `SELECT pending::text AS pending, in_flight::text AS in_flight, done::text AS done, dead::text AS dead,
-            extract(epoch FROM oldest_pending_age)::float8 AS oldest
+            extract(epoch FROM oldest_pending_age)::float8 AS oldest, drain_per_minute AS drain,
+            extract(epoch FROM estimated_drain_time)::float8 AS drain_time
        FROM chronicle.export_stats()`);
   return {
     pending: Number(row.pending), inFlight: Number(row.in_flight), done: Number(row.done), dead: Number(row.dead),
     oldestPendingSeconds: row.oldest === null ? null : Number(row.oldest),
+    drainPerMinute: Number(row.drain),
+    estimatedDrainSeconds: row.drain_time === null ? null : Number(row.drain_time),
   };
 }
 

@@ -47,6 +47,8 @@ for (const [name, db] of connections) {
       const stats = await exportStats(db);
       assert.ok(stats.pending >= 1, JSON.stringify(stats));
       assert.ok(stats.oldestPendingSeconds !== null && stats.oldestPendingSeconds >= 0);
+      assert.ok(stats.drainPerMinute >= 0, JSON.stringify(stats));
+      assert.ok(stats.estimatedDrainSeconds === null || stats.estimatedDrainSeconds >= 0, JSON.stringify(stats));
       assert.equal(await removeGistTarget(db, type), true);
       assert.equal(await removeGistTarget(db, type), false);
     });
