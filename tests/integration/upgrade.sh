@@ -35,6 +35,11 @@ build_previous_library() {
   source=$TARGET_DIR/previous-release/$version-$commit
   logfile=$LOG_DIR/previous-library-pg$PG_MAJOR.log
   if [ ! -f "$source/.extracted" ]; then
+    # A shallow clone lacks the release's commit: fetch it from where the clone came from.
+    if ! git -C "$REPO_ROOT" cat-file -e "$commit^{commit}" 2>/dev/null; then
+      git -C "$REPO_ROOT" fetch --quiet origin "$commit" 2>/dev/null \
+        || git -C "$REPO_ROOT" fetch --quiet --unshallow origin 2>/dev/null || true
+    fi
     rm -rf "$source"; mkdir -p "$source"
     git -C "$REPO_ROOT" archive "$commit" | tar -x -C "$source" \
       || { echo "FAIL: cannot extract release $version ($commit) from git history" >&2; exit 1; }
