@@ -161,9 +161,10 @@ impl TlsSettings {
     pub fn connector(&self) -> Result<RustlsConnect, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier: Arc<dyn ServerCertVerifier> = match self.effective_mode() {
-            SslMode::Disable | SslMode::Prefer | SslMode::Require => {
-                Arc::new(NoCertificateCheck(Arc::clone(&provider)))
-            }
+            SslMode::Disable | SslMode::Prefer | SslMode::Require => Arc::new(CertificateCheck {
+                roots: None,
+                provider: Arc::clone(&provider),
+            }),
             mode @ (SslMode::VerifyCa | SslMode::VerifyFull) => {
                 let roots = Arc::new(self.roots(mode)?);
                 if mode == SslMode::VerifyFull {
@@ -171,8 +172,8 @@ impl TlsSettings {
                         .build()
                         .map_err(|e| format!("cannot check server certificates: {e}"))?
                 } else {
-                    Arc::new(ChainCheck {
-                        roots,
+                    Arc::new(CertificateCheck {
+                        roots: Some(roots),
                         provider: Arc::clone(&provider),
                     })
                 }
@@ -355,65 +356,19 @@ fn split_key_values(text: &str) -> Result<(String, Option<String>, Option<String
     Ok((kept.join(" "), mode, root))
 }
 
-/// `prefer` and `require`: encrypted, but any certificate is accepted, as
-/// libpq does. The handshake's own signatures are still checked.
+/// The server certificate check of `prefer`, `require` and `verify-ca`
+/// (`verify-full` is rustls's own `WebPkiServerVerifier`). Without roots
+/// (`prefer`, `require`) any certificate is accepted, as libpq does; with
+/// roots (`verify-ca`) the chain must lead to one of them, and the name in the
+/// certificate is not compared with the host. Either way the handshake's own
+/// signatures are checked.
 #[derive(Debug)]
-struct NoCertificateCheck(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoCertificateCheck {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`: the chain must lead to a trusted root; the name in the
-/// certificate is not compared with the host.
-#[derive(Debug)]
-struct ChainCheck {
-    roots: Arc<RootCertStore>,
+struct CertificateCheck {
+    roots: Option<Arc<RootCertStore>>,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for ChainCheck {
+impl ServerCertVerifier for CertificateCheck {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -422,14 +377,16 @@ impl ServerCertVerifier for ChainCheck {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let certificate = rustls::server::ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &certificate,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let certificate = rustls::server::ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &certificate,
+                roots,
+                intermediates,
+                now,
+                self.provider.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
