@@ -1,11 +1,14 @@
 -- The command execution functions and the lifecycle trigger. They run as the caller, so
 -- row-level security applies: a user starts, finishes and records their own executions.
+--
+-- Every definition here can run again (CREATE OR REPLACE): an upgrade step includes this
+-- file whole (sql/upgrades/) instead of copying it.
 
-CREATE TRIGGER command_executions_lifecycle
+CREATE OR REPLACE TRIGGER command_executions_lifecycle
     BEFORE INSERT OR UPDATE ON chronicle.command_executions
     FOR EACH ROW EXECUTE FUNCTION chronicle.command_executions_lifecycle();
 
-CREATE FUNCTION chronicle.start_command(
+CREATE OR REPLACE FUNCTION chronicle.start_command(
     command_name text, parameters jsonb DEFAULT '{}', user_id uuid DEFAULT NULL, metadata jsonb DEFAULT NULL)
 RETURNS uuid
 LANGUAGE sql VOLATILE
@@ -16,7 +19,7 @@ BEGIN ATOMIC
   RETURNING id;
 END;
 
-CREATE FUNCTION chronicle.finish_command(id uuid, status text, error jsonb DEFAULT NULL)
+CREATE OR REPLACE FUNCTION chronicle.finish_command(id uuid, status text, error jsonb DEFAULT NULL)
 RETURNS chronicle.command_executions
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
@@ -41,7 +44,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION chronicle.record_command(
+CREATE OR REPLACE FUNCTION chronicle.record_command(
     command_name text, parameters jsonb DEFAULT '{}', user_id uuid DEFAULT NULL,
     status text DEFAULT 'success', duration_ms double precision DEFAULT NULL,
     error jsonb DEFAULT NULL, metadata jsonb DEFAULT NULL)

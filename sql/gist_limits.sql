@@ -226,9 +226,10 @@ COMMENT ON FUNCTION chronicle.gist_note_secondary_limit(interval, interval, text
 COMMENT ON FUNCTION chronicle.gist_write_budget_status(interval, interval) IS
   'Writes taken in the last minute and hour, and the secondary-limit pause in force, if any';
 
--- Nothing for PUBLIC. Administrators get the three exporter functions and the status;
--- other exporter roles are granted them by an administrator (chronicle-gist/README.md
--- lists what an exporter needs). The helpers stay the owner's.
+-- Nothing for PUBLIC. Administrators get the three exporter functions and the status
+-- (sql/finalize.sql in a fresh install, the 0.6.0 step in an update); other exporter
+-- roles are granted them by an administrator (chronicle-gist/README.md lists what an
+-- exporter needs). The helpers stay the owner's.
 REVOKE ALL ON TABLE chronicle.gist_write_log, chronicle.gist_rate_limit FROM PUBLIC;
 REVOKE ALL ON FUNCTION
     chronicle._gist_budget_wait(integer, integer, interval, interval, timestamptz),
@@ -238,31 +239,3 @@ REVOKE ALL ON FUNCTION
     chronicle.gist_note_secondary_limit(interval, interval, text),
     chronicle.gist_write_budget_status(interval, interval)
 FROM PUBLIC;
-
--- The administrators (the installer of a trusted install, service_role) get them as they
--- get the queue's functions: sql/finalize.sql grants both in a fresh install, where this
--- loop finds nobody yet; an upgrade step that includes this file gives them to the roles
--- that hold export_claim, in the order and with the grant option they hold it.
-DO $$
-DECLARE
-  admin record;
-BEGIN
-  FOR admin IN
-    SELECT pg_catalog.quote_ident(e.grantee::regrole::text) AS role,
-           CASE WHEN e.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END AS option
-      FROM pg_catalog.pg_proc p,
-           pg_catalog.aclexplode(p.proacl) WITH ORDINALITY AS e(grantor, grantee, privilege_type, is_grantable, n)
-     WHERE p.oid = 'chronicle.export_claim(integer, interval)'::pg_catalog.regprocedure
-       AND e.privilege_type = 'EXECUTE' AND e.grantee <> p.proowner AND e.grantee <> 0
-     ORDER BY e.n
-  LOOP
-    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION '
-                   'chronicle.gist_take_write_budget(integer, integer, interval, interval), '
-                   'chronicle.gist_write_budget_wait(integer, integer, interval, interval), '
-                   'chronicle.gist_note_secondary_limit(interval, interval, text), '
-                   'chronicle.gist_write_budget_status(interval, interval) TO %s', admin.role) || admin.option;
-    EXECUTE pg_catalog.format('GRANT SELECT ON chronicle.gist_write_log, chronicle.gist_rate_limit TO %s',
-                              admin.role) || admin.option;
-  END LOOP;
-END
-$$;

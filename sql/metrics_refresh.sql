@@ -1,9 +1,67 @@
--- Refreshing the metrics: the rollups recomputed from the raw executions of the buckets
--- that changed (sql/metrics.sql holds the tables and the trigger that records changes),
--- the pg_cron schedule, pruning, and the command_performance view.
+-- Keeping the metrics: the trigger that records which buckets changed, the rollups
+-- recomputed from the raw executions of those buckets, the pg_cron schedule, pruning, and
+-- the command_performance view (sql/metrics.sql holds the tables).
 --
 -- Every definition here can run again (CREATE OR REPLACE): an upgrade step includes this
 -- file whole (sql/upgrades/) instead of copying it.
+
+-- Records the buckets a statement changed. Executions before the pruning horizon belong
+-- to final buckets: writing one is refused.
+CREATE OR REPLACE FUNCTION chronicle.record_metrics_changes() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  horizon timestamptz := coalesce((SELECT pruned_before FROM chronicle.metrics_horizon), '-infinity');
+  too_old timestamptz;
+BEGIN
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    SELECT min(started_at) INTO too_old FROM new_executions WHERE started_at < horizon;
+    IF too_old IS NOT NULL THEN
+      RAISE EXCEPTION 'cannot record a command execution started at %: executions before % were pruned and their metrics are final',
+        too_old, horizon
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+  END IF;
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO chronicle.metrics_changes (hour, command_name)
+    SELECT DISTINCT date_trunc('hour', started_at, 'UTC'), command_name FROM new_executions;
+  ELSIF TG_OP = 'UPDATE' THEN
+    INSERT INTO chronicle.metrics_changes (hour, command_name)
+    SELECT date_trunc('hour', started_at, 'UTC'), command_name FROM new_executions
+     UNION
+    SELECT date_trunc('hour', started_at, 'UTC'), command_name FROM old_executions WHERE started_at >= horizon;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO chronicle.metrics_changes (hour, command_name)
+    SELECT DISTINCT date_trunc('hour', started_at, 'UTC'), command_name FROM old_executions
+     WHERE started_at >= horizon;
+  ELSE
+    -- TRUNCATE names no rows: every bucket that is not final may have lost some.
+    INSERT INTO chronicle.metrics_changes (hour, command_name)
+    SELECT m.hour, m.command_name FROM chronicle.command_metrics_hourly m WHERE m.hour >= horizon;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER command_executions_metrics_insert
+    AFTER INSERT ON chronicle.command_executions
+    REFERENCING NEW TABLE AS new_executions
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle.record_metrics_changes();
+CREATE OR REPLACE TRIGGER command_executions_metrics_update
+    AFTER UPDATE ON chronicle.command_executions
+    REFERENCING OLD TABLE AS old_executions NEW TABLE AS new_executions
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle.record_metrics_changes();
+CREATE OR REPLACE TRIGGER command_executions_metrics_delete
+    AFTER DELETE ON chronicle.command_executions
+    REFERENCING OLD TABLE AS old_executions
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle.record_metrics_changes();
+CREATE OR REPLACE TRIGGER command_executions_metrics_truncate
+    AFTER TRUNCATE ON chronicle.command_executions
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle.record_metrics_changes();
+
+COMMENT ON FUNCTION chronicle.record_metrics_changes() IS
+  'Trigger: records the hourly buckets a statement on command_executions changed, for chronicle.refresh_metrics()';
 
 -- Recomputes the given hourly buckets from the raw rows, and their days from the hours;
 -- returns the executions read. Callers pass the keys in (hour, command) order: buckets

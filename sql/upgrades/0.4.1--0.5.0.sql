@@ -1,6 +1,7 @@
 -- pg_chronicle 0.4.1 -> 0.5.0: state schemas. Every change of a fresh 0.5.0 install,
 -- applied to a 0.4.1 database; tests/integration/upgrade.sh checks that the result is
--- exactly a fresh install. Definitions are copies of sql/ as released.
+-- exactly a fresh install. The tables are written as 0.5.0 created them: a later change
+-- to one comes as a change in a later step.
 \echo Use "ALTER EXTENSION pg_chronicle UPDATE TO '0.5.0'" to load this file. \quit
 
 -- Each state version records the schema version it was validated against.

@@ -1,6 +1,8 @@
 -- pg_chronicle 0.5.0 -> 0.6.0. tests/integration/upgrade.sh checks that the result is
 -- exactly a fresh install. Definitions are not copied here: whole files of sql/ are
 -- included (build.rs), and the step ends by pointing every C function at 0.6.0's library.
+-- The steps from earlier releases leave the queue's, the metrics' and the execution
+-- functions' definitions to the files included here (docs/upgrades.md).
 \echo Use "ALTER EXTENSION pg_chronicle UPDATE TO '0.6.0'" to load this file. \quit
 
 -- Internal helpers carry a leading underscore; nobody but the owner may call them.
@@ -8,13 +10,18 @@ ALTER FUNCTION chronicle.export_advance(text[], text[]) RENAME TO _export_advanc
 ALTER FUNCTION chronicle.export_stale_lease(bigint) RENAME TO _export_stale_lease;
 
 -- export_stats also says how fast the exporters drain: its result type changes, so it is
--- made again, with the privileges it had (the administrators hold it as they hold
--- export_claim).
+-- made again (and its privileges given back below).
 DROP FUNCTION chronicle.export_stats();
 
 -- The queue's functions, which now call the helpers by their new names.
 \ir ../export_queue.sql
 
+-- GitHub's write budget and secondary-limit pause, shared by the exporters (new).
+\ir ../gist_limits.sql
+
+-- The administrators (the installer of a trusted install, service_role) hold the new
+-- export_stats and the write budget as they hold export_claim: in the order and with the
+-- grant option they hold it, as sql/finalize.sql grants them in a fresh install.
 REVOKE ALL ON FUNCTION chronicle.export_stats() FROM PUBLIC;
 DO $$
 DECLARE
@@ -29,15 +36,21 @@ BEGIN
        AND e.privilege_type = 'EXECUTE' AND e.grantee <> p.proowner AND e.grantee <> 0
      ORDER BY e.n
   LOOP
-    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION chronicle.export_stats() TO %s', admin.role) || admin.option;
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION chronicle.export_stats(), '
+                   'chronicle.gist_take_write_budget(integer, integer, interval, interval), '
+                   'chronicle.gist_write_budget_wait(integer, integer, interval, interval), '
+                   'chronicle.gist_note_secondary_limit(interval, interval, text), '
+                   'chronicle.gist_write_budget_status(interval, interval) TO %s', admin.role) || admin.option;
+    EXECUTE pg_catalog.format('GRANT SELECT ON chronicle.gist_write_log, chronicle.gist_rate_limit TO %s',
+                              admin.role) || admin.option;
   END LOOP;
 END
 $$;
 
--- GitHub's write budget and secondary-limit pause, shared by the exporters (new).
-\ir ../gist_limits.sql
+-- The metrics' and the execution functions, at their current definitions.
 ALTER FUNCTION chronicle.refresh_buckets(timestamptz[], text[]) RENAME TO _refresh_buckets;
 \ir ../metrics_refresh.sql
+\ir ../executions_api.sql
 
 -- Catalog comments that say what each thing is.
 \ir 0.6.0-comments.sql

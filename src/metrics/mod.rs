@@ -1,6 +1,6 @@
 //! Command metrics: the hourly and daily rollups of `chronicle.command_executions` and
-//! their incremental refresh. All of it is SQL: the tables and the trigger that records
-//! changed buckets in sql/metrics.sql, the refresh and what schedules and prunes it in
+//! their incremental refresh. All of it is SQL: the tables in sql/metrics.sql; the
+//! trigger that records changed buckets, the refresh and what schedules and prunes it in
 //! sql/metrics_refresh.sql. The work is set-based queries over the executions, and the
 //! sketch aggregates it builds on are in `crate::sketch`.
 
