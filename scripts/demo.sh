@@ -6,6 +6,8 @@
 #
 # Environment: CHRONICLE_PG=15|17|18 (default 17, Supabase's default). Whatever the major,
 # the demo has the same port, socket directory and database name.
+# CHRONICLE_CITUS=1: the demo on Citus (15 or 17): a coordinator on the demo's port and
+# socket, two workers on the next two ports, and chronicle.distribute() before the demo.
 # shellcheck source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -14,16 +16,28 @@ DEMO_CLUSTER=demo
 DEMO_DB=chronicle_demo
 
 ensure_toolchain
+[ "${CHRONICLE_CITUS:-0}" = 0 ] || ensure_citus
 install_extension release
-log "starting PostgreSQL $PG_MAJOR on port $DEMO_PORT"
-cluster_start "$DEMO_CLUSTER" "$DEMO_PORT" "listen_addresses = 'localhost'" \
-  "cron.database_name = '$DEMO_DB'"
-create_supabase_roles "$DEMO_CLUSTER" "$DEMO_PORT"
-cluster_psql "$DEMO_CLUSTER" "$DEMO_PORT" -d postgres \
-  -c "DROP DATABASE IF EXISTS $DEMO_DB WITH (FORCE)" -c "CREATE DATABASE $DEMO_DB"
+if [ "${CHRONICLE_CITUS:-0}" = 0 ]; then
+  log "starting PostgreSQL $PG_MAJOR on port $DEMO_PORT"
+  cluster_start "$DEMO_CLUSTER" "$DEMO_PORT" "listen_addresses = 'localhost'" \
+    "cron.database_name = '$DEMO_DB'"
+  create_supabase_roles "$DEMO_CLUSTER" "$DEMO_PORT"
+  cluster_psql "$DEMO_CLUSTER" "$DEMO_PORT" -d postgres \
+    -c "DROP DATABASE IF EXISTS $DEMO_DB WITH (FORCE)" -c "CREATE DATABASE $DEMO_DB"
+  distribute=()
+else
+  log "starting a Citus coordinator (PostgreSQL $PG_MAJOR, port $DEMO_PORT) and two workers (ports $((DEMO_PORT + 1)), $((DEMO_PORT + 2)))"
+  citus_cluster_start "$DEMO_CLUSTER" "$DEMO_PORT" "cron.database_name = '$DEMO_DB'"
+  create_supabase_roles "$DEMO_CLUSTER" "$DEMO_PORT"
+  citus_create_database "$DEMO_CLUSTER" "$DEMO_PORT" "$DEMO_DB"
+  # Citus reaches the workers as the current role (docs/citus.md).
+  distribute=(-c "ALTER ROLE authenticated LOGIN" -c "ALTER ROLE service_role LOGIN"
+              -c "SELECT * FROM chronicle.distribute()")
+fi
 log "creating the extension and loading demo/demo.sql"
 cluster_psql "$DEMO_CLUSTER" "$DEMO_PORT" -d "$DEMO_DB" \
-  -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION pg_chronicle" -f "$REPO_ROOT/demo/demo.sql"
+  -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION pg_chronicle" "${distribute[@]}" -f "$REPO_ROOT/demo/demo.sql"
 
 cat <<MSG
 
@@ -38,3 +52,10 @@ Try:
 Stop it with:
   kill -INT \$(head -n 1 $(cluster_data "$DEMO_CLUSTER")/postmaster.pid)
 MSG
+if [ "${CHRONICLE_CITUS:-0}" != 0 ]; then
+  cat <<MSG
+and the two workers with:
+  kill -INT \$(head -n 1 $(cluster_data "$DEMO_CLUSTER-worker1")/postmaster.pid) \$(head -n 1 $(cluster_data "$DEMO_CLUSTER-worker2")/postmaster.pid)
+What is distributed how: SELECT * FROM chronicle.distribute();  (docs/citus.md)
+MSG
+fi

@@ -410,6 +410,81 @@ cluster_psql() {
   psql -X -v ON_ERROR_STOP=1 -q -h "$RUN_DIR/$name" -p "$port" -U postgres "$@"
 }
 
+# Citus, for the scale-out tier and demo: built from its release source in the vendor
+# directory (never committed here), once per machine and major, into that major's
+# userland. Citus 13.2 supports 15 and 17, not 18.
+CITUS_VERSION=13.2.2
+CITUS_MAJORS=(15 17)
+VENDOR_DIR=${CHRONICLE_VENDOR_DIR:-$REPO_ROOT/../shared/vendor}
+
+citus_supports_major() { case " ${CITUS_MAJORS[*]} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
+ensure_citus() {
+  citus_supports_major "$PG_MAJOR" \
+    || fail "Citus $CITUS_VERSION does not support PostgreSQL $PG_MAJOR (it supports ${CITUS_MAJORS[*]})"
+  local control stamp
+  control=$(pg_tool pg_config --sharedir)/extension/citus.control
+  stamp=$(pg_tool pg_config --pkglibdir)/citus.so
+  if in_root test -f "$stamp" && in_root grep -qs "default_version = '${CITUS_VERSION%.*}" "$control"; then
+    return 0
+  fi
+  local tarball=$VENDOR_DIR/citus-$CITUS_VERSION.tar.gz
+  [ -f "$tarball" ] || fail "Citus's release source $tarball is missing (set CHRONICLE_VENDOR_DIR to the directory that has it)"
+  local packages=(liblz4-dev libzstd-dev libkrb5-dev libicu-dev libssl-dev libxml2-dev libxslt1-dev libselinux1-dev libpam0g-dev libreadline-dev zlib1g-dev)
+  if [ -n "$PG_ROOT" ]; then APT_PACKAGES+=("${packages[@]}"); ensure_root; else ensure_host_packages "${packages[@]}"; fi
+  local src=$RUN_DIR/citus-build/pg$PG_MAJOR logfile=$LOG_DIR/citus-build-pg$PG_MAJOR.log
+  log "building Citus $CITUS_VERSION for PostgreSQL $PG_MAJOR from $tarball (log: $logfile)"
+  as_root rm -rf "$src"; as_root mkdir -p "$src"
+  as_root tar -xzf "$tarball" -C "$src" --strip-components=1
+  # Debian's 15.18 exports have_createdb_privilege(), of which Citus keeps a static copy
+  # for 15: the patch uses the server's own (scripts/citus/ says why).
+  if [ "$PG_MAJOR" = 15 ] && in_root grep -qs have_createdb_privilege \
+       "$(pg_tool pg_config --includedir-server)/commands/dbcommands.h"; then
+    as_root patch -d "$src" -p1 -s <"$REPO_ROOT/scripts/citus/pg15-have_createdb_privilege.patch" \
+      || fail "applying scripts/citus/pg15-have_createdb_privilege.patch to Citus failed"
+  fi
+  (cd "$src" && in_root sh -c "./configure PG_CONFIG=$PG_CONFIG --without-libcurl && make -j$(nproc) && make install") \
+    >"$logfile" 2>&1 || { tail -n 30 "$logfile" >&2; fail "building Citus for PostgreSQL $PG_MAJOR failed; see $logfile"; }
+}
+
+# citus_cluster_start NAME PORT: a Citus coordinator (cluster NAME on PORT, with NAME's
+# socket, as cluster_start makes it) and two workers (NAME-worker1 and NAME-worker2 on
+# PORT+1 and PORT+2). The nodes reach each other over TCP on 127.0.0.1; citus and pg_cron
+# are preloaded in each. Databases are made with citus_create_database.
+CITUS_WORKERS=2
+citus_cluster_start() {
+  local name=$1 port=$2 i
+  cluster_start "$name" "$port" "listen_addresses = '127.0.0.1'" \
+    "shared_preload_libraries = 'citus,pg_cron'" "max_prepared_transactions = 100" "${@:3}"
+  for i in $(seq "$CITUS_WORKERS"); do
+    cluster_start "$name-worker$i" $((port + i)) "listen_addresses = '127.0.0.1'" \
+      "shared_preload_libraries = 'citus,pg_cron'" "max_prepared_transactions = 100" "${@:3}"
+  done
+}
+
+citus_cluster_stop() {
+  local name=$1 i
+  cluster_stop "$name"
+  for i in $(seq "$CITUS_WORKERS"); do cluster_stop "$name-worker$i"; done
+}
+
+# citus_create_database NAME PORT DB: DB (made again) on every node, with citus, and the
+# workers registered with the coordinator.
+citus_create_database() {
+  local name=$1 port=$2 db=$3 i node
+  for i in $(seq "$CITUS_WORKERS") 0; do
+    node=$name; [ "$i" = 0 ] || node=$name-worker$i
+    cluster_psql "$node" $((port + i)) -d postgres \
+      -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+    [ "$i" = 0 ] || cluster_psql "$node" $((port + i)) -d "$db" -c "CREATE EXTENSION citus"
+  done
+  cluster_psql "$name" "$port" -d "$db" -c "CREATE EXTENSION citus" \
+    -c "SELECT citus_set_coordinator_host('127.0.0.1', $port)" >/dev/null
+  for i in $(seq "$CITUS_WORKERS"); do
+    cluster_psql "$name" "$port" -d "$db" -c "SELECT citus_add_node('127.0.0.1', $((port + i)))" >/dev/null
+  done
+}
+
 # The roles a Supabase-style database has; RLS tests log in as them.
 create_supabase_roles() {
   local name=$1 port=$2

@@ -9,6 +9,8 @@
 #   isolation    pg_isolation_regress: the named races of tests/isolation/specs, step by step
 #                between sessions, against the same cluster
 #   integration  concurrent clients (pgbench) checking invariants, tests/integration/*.sh
+#   citus        tests/citus/*.sh on a Citus coordinator and two workers (Citus built from its
+#                release source in ../shared/vendor), on the majors Citus supports (15, 17)
 #   package      scripts/package.sh's Debian package (a debug build, for time), installed with
 #                apt-get into a scratch Debian root of the major's release that never saw the
 #                build, and the regress suite run there against it
@@ -31,11 +33,11 @@ REGRESS_CLUSTER=regress
 ONCE_TIERS=" lint unit fuzz "
 
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(lint unit pgrx regress isolation integration client package fuzz)
+[ ${#tiers[@]} -gt 0 ] || tiers=(lint unit pgrx regress isolation integration citus client package fuzz)
 for tier in "${tiers[@]}"; do
   case $tier in
-    lint|unit|pgrx|regress|isolation|integration|client|package|fuzz) ;;
-    *) echo "unknown tier: $tier (expected lint, unit, pgrx, regress, isolation, integration, client, package or fuzz)" >&2; exit 2 ;;
+    lint|unit|pgrx|regress|isolation|integration|citus|client|package|fuzz) ;;
+    *) echo "unknown tier: $tier (expected lint, unit, pgrx, regress, isolation, integration, citus, client, package or fuzz)" >&2; exit 2 ;;
   esac
 done
 read -r -a majors <<<"$(selected_majors "${SUPPORTED_MAJORS[*]}")"
@@ -50,7 +52,7 @@ run_lint() {
   (cd "$REPO_ROOT" && cargo fmt --all --check) || fail "cargo fmt --all --check: run cargo fmt --all"
   cargo_for_major clippy --workspace --all-targets -- -D warnings
   (cd "$REPO_ROOT" && shellcheck -S warning -x scripts/*.sh bench/*.sh bench/workloads/*.sh \
-     tests/integration/*.sh .ci/run)
+     tests/integration/*.sh tests/citus/*.sh .ci/run)
 }
 
 run_unit() {
@@ -129,6 +131,25 @@ run_integration() {
     start=$(date +%s)
     CHRONICLE_PG=$PG_MAJOR CHRONICLE_CLUSTER=$REGRESS_CLUSTER CHRONICLE_PORT=$REGRESS_PORT bash "$test"
     log "integration on PostgreSQL $PG_MAJOR: $(basename "$test") passed in $(($(date +%s) - start)) s"
+  done
+}
+
+# Scale-out: each tests/citus/*.sh starts its own coordinator and two workers with the
+# debug build, Citus built from ../shared/vendor for the major first. Citus 13.2 supports
+# 15 and 17: on 18 the tier says so and passes nothing off as tested.
+run_citus() {
+  if ! citus_supports_major "$PG_MAJOR"; then
+    log "citus: Citus $CITUS_VERSION does not support PostgreSQL $PG_MAJOR: no Citus test runs on it"
+    return 0
+  fi
+  ensure_citus
+  install_extension debug
+  local test start
+  for test in "$REPO_ROOT"/tests/citus/*.sh; do
+    log "citus on PostgreSQL $PG_MAJOR: $(basename "$test")"
+    start=$(date +%s)
+    CHRONICLE_PG=$PG_MAJOR bash "$test"
+    log "citus on PostgreSQL $PG_MAJOR: $(basename "$test") passed in $(($(date +%s) - start)) s"
   done
 }
 
@@ -259,7 +280,7 @@ for major in "${majors[@]}"; do
 done
 # The roots of the majors after the first are made in the background, while cargo-pgrx
 # is installed and the first major's tiers run.
-if wants pgrx || wants regress || wants isolation || wants integration; then
+if wants pgrx || wants regress || wants isolation || wants integration || wants citus; then
   for major in "${majors[@]:1}"; do
     use_major "$major"
     [ -n "$PG_ROOT" ] || continue
@@ -278,7 +299,7 @@ if wants lint; then
 fi
 wants unit && run_tier unit
 for major in "${majors[@]}"; do
-  wants pgrx || wants regress || wants isolation || wants integration || wants client || wants package || break
+  wants pgrx || wants regress || wants isolation || wants integration || wants citus || wants client || wants package || break
   use_major "$major"
   if [ -n "${root_jobs[$major]:-}" ]; then
     wait "${root_jobs[$major]}" || { cat "$LOG_DIR/root-job-pg$major.log" >&2; fail "the Debian $PG_SUITE root for PostgreSQL $major"; }
@@ -286,7 +307,7 @@ for major in "${majors[@]}"; do
   ensure_major
   save_installed_extension
   saved_majors+=("$major")
-  for tier in pgrx regress isolation integration client package; do wants $tier && run_tier $tier; done
+  for tier in pgrx regress isolation integration citus client package; do wants $tier && run_tier $tier; done
   cluster_stop "$REGRESS_CLUSTER"
 done
 wants fuzz && run_tier fuzz

@@ -55,9 +55,10 @@ TO PUBLIC;
 -- install, and Supabase's service_role): reads everything; writes state through the
 -- versioning (functions, or INSERT into the state_store view), executions and Gist
 -- targets directly, and the queue and rollups only through their functions.
--- The internal helpers (_export_advance, _export_stale_lease, _refresh_buckets and the
--- write budget's _gist_budget_wait and _gist_check_budget_arguments) stay the owner's:
--- they run inside the functions above.
+-- The internal helpers (_export_advance, _export_stale_lease, _refresh_buckets,
+-- _bucket_aggregates, _metrics_distributed, _distribute_on_workers and the write budget's
+-- _gist_budget_wait and _gist_check_budget_arguments) stay the owner's: they run inside
+-- the functions above. So does distribute(), which only the tables' owner can run.
 CREATE FUNCTION chronicle.grant_administration(grantee text, with_grant_option boolean)
 RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -72,6 +73,8 @@ BEGIN
   EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA chronicle TO %I', grantee) || option;
   EXECUTE format('REVOKE EXECUTE ON FUNCTION chronicle._export_advance(text[], text[]), '
                  'chronicle._export_stale_lease(bigint), chronicle._refresh_buckets(timestamptz[], text[]), '
+                 'chronicle._bucket_aggregates(timestamptz[], text[]), chronicle._metrics_distributed(), '
+                 'chronicle._distribute_on_workers(text[]), chronicle.distribute(integer), '
                  'chronicle._gist_budget_wait(integer, integer, interval, interval, timestamptz), '
                  'chronicle._gist_check_budget_arguments(integer, integer, interval, interval), '
                  'chronicle.grant_administration(text, boolean) FROM %I', grantee);
@@ -104,7 +107,7 @@ BEGIN
         chronicle.start_command(text, jsonb, uuid, jsonb),
         chronicle.finish_command(uuid, text, jsonb),
         chronicle.record_command(text, jsonb, uuid, text, double precision, jsonb, jsonb),
-        chronicle.track(jsonb)
+        chronicle.track(jsonb), chronicle.propagate_claims()
     TO authenticated;
   END IF;
   IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'anon') THEN

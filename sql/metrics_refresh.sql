@@ -14,6 +14,9 @@ AS $$
 DECLARE
   horizon timestamptz := coalesce((SELECT pruned_before FROM chronicle.metrics_horizon), '-infinity');
   too_old timestamptz;
+  hours timestamptz[];
+  commands text[];
+  executions uuid[];
 BEGIN
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
     SELECT min(started_at) INTO too_old FROM new_executions WHERE started_at < horizon;
@@ -22,6 +25,36 @@ BEGIN
         too_old, horizon
         USING ERRCODE = 'invalid_parameter_value';
     END IF;
+  END IF;
+  -- On Citus (chronicle.distribute(), docs/citus.md) the trigger fires on a shard of
+  -- command_executions, on the worker that holds it, and Citus lets a trigger there reach
+  -- only that worker's shards. Each changed bucket is recorded with one of the
+  -- statement's executions as its distribution value, so that it goes to the shard of
+  -- metrics_changes co-located with theirs; the buckets are gathered first, as Citus
+  -- cannot ship a query that reads a transition table.
+  IF TG_RELID <> 'chronicle.command_executions'::regclass THEN
+    IF TG_OP = 'TRUNCATE' THEN
+      RAISE EXCEPTION 'TRUNCATE of a distributed chronicle.command_executions would leave its metrics stale'
+        USING ERRCODE = 'feature_not_supported',
+              HINT = 'DELETE the executions instead (their buckets are recorded), or prune them with chronicle.prune_executions().';
+    ELSIF TG_OP = 'INSERT' THEN
+      SELECT array_agg(k.hour), array_agg(k.command_name), array_agg(k.id) INTO hours, commands, executions
+        FROM (SELECT DISTINCT ON (1, 2) date_trunc('hour', started_at, 'UTC') AS hour, command_name, id
+                FROM new_executions) k;
+    ELSIF TG_OP = 'UPDATE' THEN
+      SELECT array_agg(k.hour), array_agg(k.command_name), array_agg(k.id) INTO hours, commands, executions
+        FROM (SELECT DISTINCT ON (1, 2) date_trunc('hour', c.started_at, 'UTC') AS hour, c.command_name, c.id
+                FROM (SELECT started_at, command_name, id FROM new_executions
+                      UNION ALL
+                      SELECT started_at, command_name, id FROM old_executions WHERE started_at >= horizon) c) k;
+    ELSE
+      SELECT array_agg(k.hour), array_agg(k.command_name), array_agg(k.id) INTO hours, commands, executions
+        FROM (SELECT DISTINCT ON (1, 2) date_trunc('hour', started_at, 'UTC') AS hour, command_name, id
+                FROM old_executions WHERE started_at >= horizon) k;
+    END IF;
+    INSERT INTO chronicle.metrics_changes (hour, command_name, execution_id)
+    SELECT * FROM unnest(hours, commands, executions);
+    RETURN NULL;
   END IF;
   IF TG_OP = 'INSERT' THEN
     INSERT INTO chronicle.metrics_changes (hour, command_name)
@@ -63,6 +96,66 @@ CREATE OR REPLACE TRIGGER command_executions_metrics_truncate
 COMMENT ON FUNCTION chronicle.record_metrics_changes() IS
   'Trigger: records the hourly buckets a statement on command_executions changed, for chronicle.refresh_metrics()';
 
+-- The aggregates of the given hourly buckets, computed from the raw executions: one row
+-- per bucket, with 0 executions for a bucket that has none.
+CREATE OR REPLACE FUNCTION chronicle._bucket_aggregates(key_hours timestamptz[], key_commands text[])
+RETURNS TABLE (hour timestamptz, command_name text, executions bigint, successful bigint, failed bigint,
+               sketch chronicle.quantile_sketch, user_ids uuid[], error_codes text[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF chronicle._metrics_distributed() THEN
+    -- On Citus, one grouped query over the distributed executions: Citus runs it on
+    -- every shard, where a subquery per bucket (below) could not go.
+    RETURN QUERY
+    SELECT k.hour, k.command_name, coalesce(b.executions, 0), coalesce(b.successful, 0),
+           coalesce(b.failed, 0), b.sketch, coalesce(b.user_ids, '{}'), coalesce(b.error_codes, '{}')
+      FROM unnest(key_hours, key_commands) AS k(hour, command_name)
+      LEFT JOIN (
+        SELECT date_trunc('hour', e.started_at, 'UTC') AS hour, e.command_name,
+               count(*) AS executions,
+               count(*) FILTER (WHERE e.status = 'success') AS successful,
+               count(*) FILTER (WHERE e.status = 'failed') AS failed,
+               chronicle.percentile_agg(e.duration_ms) AS sketch,
+               array_agg(DISTINCT e.user_id) FILTER (WHERE e.user_id IS NOT NULL) AS user_ids,
+               array_agg(DISTINCT e.error ->> 'code') FILTER (WHERE e.error ->> 'code' IS NOT NULL) AS error_codes
+          FROM chronicle.command_executions e
+         WHERE e.command_name = ANY (key_commands)
+           AND e.started_at >= (SELECT min(h) FROM unnest(key_hours) AS h)
+           AND e.started_at < (SELECT max(h) FROM unnest(key_hours) AS h) + interval '1 hour'
+         GROUP BY 1, 2) b ON b.hour = k.hour AND b.command_name = k.command_name;
+  ELSE
+    -- LATERAL: each bucket is read through the (command_name, started_at) index; a plain
+    -- join on the time range lets the planner scan the whole table instead.
+    RETURN QUERY
+    SELECT k.hour, k.command_name, b.*
+      FROM unnest(key_hours, key_commands) AS k(hour, command_name)
+      CROSS JOIN LATERAL (
+        SELECT count(*) AS executions,
+               count(*) FILTER (WHERE e.status = 'success') AS successful,
+               count(*) FILTER (WHERE e.status = 'failed') AS failed,
+               chronicle.percentile_agg(e.duration_ms) AS sketch,
+               coalesce(array_agg(DISTINCT e.user_id) FILTER (WHERE e.user_id IS NOT NULL), '{}') AS user_ids,
+               coalesce(array_agg(DISTINCT e.error ->> 'code') FILTER (WHERE e.error ->> 'code' IS NOT NULL), '{}') AS error_codes
+          FROM chronicle.command_executions e
+         WHERE e.command_name = k.command_name
+           AND e.started_at >= k.hour AND e.started_at < k.hour + interval '1 hour') b;
+  END IF;
+END
+$$;
+
+-- Whether chronicle.distribute() has distributed the executions and their changes
+-- (it adds metrics_changes.execution_id, their distribution column).
+CREATE OR REPLACE FUNCTION chronicle._metrics_distributed() RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                  WHERE a.attrelid = 'chronicle.metrics_changes'::pg_catalog.regclass
+                    AND a.attname = 'execution_id' AND NOT a.attisdropped);
+END;
+
 -- Recomputes the given hourly buckets from the raw rows, and their days from the hours;
 -- returns the executions read. Callers pass the keys in (hour, command) order: buckets
 -- are locked in that one global order, so concurrent refreshes never deadlock.
@@ -88,21 +181,7 @@ BEGIN
    ORDER BY m.hour, m.command_name
      FOR UPDATE OF m;
 
-  -- LATERAL: each bucket is read through the (command_name, started_at) index; a plain
-  -- join on the time range lets the planner scan the whole table instead.
-  WITH fresh AS (
-    SELECT k.hour, k.command_name, b.*
-      FROM unnest(key_hours, key_commands) AS k(hour, command_name)
-      CROSS JOIN LATERAL (
-        SELECT count(*) AS executions,
-               count(*) FILTER (WHERE e.status = 'success') AS successful,
-               count(*) FILTER (WHERE e.status = 'failed') AS failed,
-               chronicle.percentile_agg(e.duration_ms) AS sketch,
-               coalesce(array_agg(DISTINCT e.user_id) FILTER (WHERE e.user_id IS NOT NULL), '{}') AS user_ids,
-               coalesce(array_agg(DISTINCT e.error ->> 'code') FILTER (WHERE e.error ->> 'code' IS NOT NULL), '{}') AS error_codes
-          FROM chronicle.command_executions e
-         WHERE e.command_name = k.command_name
-           AND e.started_at >= k.hour AND e.started_at < k.hour + interval '1 hour') b),
+  WITH fresh AS (SELECT * FROM chronicle._bucket_aggregates(key_hours, key_commands)),
   written AS (
     UPDATE chronicle.command_metrics_hourly m
        SET executions = f.executions, successful = f.successful, failed = f.failed,
@@ -208,14 +287,25 @@ DECLARE
   failed_state text;
   failed_message text;
 BEGIN
-  WITH taken AS (
-    DELETE FROM chronicle.metrics_changes c
-     WHERE c.ctid = ANY (ARRAY(SELECT m.ctid FROM chronicle.metrics_changes m FOR UPDATE SKIP LOCKED))
-    RETURNING c.hour, c.command_name)
+  IF chronicle._metrics_distributed() THEN
+    -- Citus cannot lock rows of a distributed table by ctid: a concurrent refresh waits for
+    -- the changes this one takes instead of skipping them, and then finds them gone.
+    WITH taken AS (DELETE FROM chronicle.metrics_changes c RETURNING c.hour, c.command_name)
+    SELECT array_agg(t.hour), array_agg(t.command_name) INTO key_hours, key_commands FROM taken t;
+  ELSE
+    WITH taken AS (
+      DELETE FROM chronicle.metrics_changes c
+       WHERE c.ctid = ANY (ARRAY(SELECT m.ctid FROM chronicle.metrics_changes m FOR UPDATE SKIP LOCKED))
+      RETURNING c.hour, c.command_name)
+    SELECT array_agg(t.hour), array_agg(t.command_name) INTO key_hours, key_commands FROM taken t;
+  END IF;
+  -- Each bucket once, in (hour, command) order; those before the horizon are final.
   SELECT coalesce(array_agg(k.hour ORDER BY k.hour, k.command_name), '{}'),
          coalesce(array_agg(k.command_name ORDER BY k.hour, k.command_name), '{}')
     INTO key_hours, key_commands
-    FROM (SELECT DISTINCT t.hour, t.command_name FROM taken t WHERE t.hour >= horizon) k;
+    FROM (SELECT DISTINCT t.hour, t.command_name
+            FROM unnest(key_hours, key_commands) AS t(hour, command_name)
+           WHERE t.hour >= horizon) k;
 
   IF cardinality(key_hours) > 0 THEN
     BEGIN
@@ -334,6 +424,10 @@ $$;
 
 COMMENT ON FUNCTION chronicle._refresh_buckets(timestamptz[], text[]) IS
   'Internal to chronicle.refresh_metrics(): recomputes the given hourly buckets and their days';
+COMMENT ON FUNCTION chronicle._bucket_aggregates(timestamptz[], text[]) IS
+  'Internal to chronicle.refresh_metrics(): the counts, sketch, users and error codes of the given hourly buckets, from the raw executions';
+COMMENT ON FUNCTION chronicle._metrics_distributed() IS
+  'Internal: whether chronicle.distribute() has distributed the executions and their metrics changes over Citus';
 COMMENT ON FUNCTION chronicle.retry_failed_metrics() IS
   'Queues the buckets listed in chronicle.metrics_failures for the next chronicle.refresh_metrics(); returns how many';
 COMMENT ON FUNCTION chronicle.refresh_metrics() IS
@@ -345,3 +439,7 @@ COMMENT ON FUNCTION chronicle.schedule_refresh(text) IS
 COMMENT ON FUNCTION chronicle.unschedule_refresh() IS 'Removes the pg_cron job of chronicle.schedule_refresh(); false if there was none';
 COMMENT ON FUNCTION chronicle.prune_executions(interval) IS
   'Deletes raw command executions of whole UTC days older than older_than, keeping their rollups (made final); returns how many';
+
+-- The helpers run inside the refresh; nobody else calls them.
+REVOKE ALL ON FUNCTION chronicle._bucket_aggregates(timestamptz[], text[]), chronicle._metrics_distributed()
+FROM PUBLIC;

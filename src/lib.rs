@@ -18,6 +18,7 @@ mod identity;
 mod jsonb;
 pub mod metrics;
 mod plan_cache;
+mod scale_out;
 mod settings;
 pub mod sketch;
 pub mod state;

@@ -19,9 +19,18 @@ DROP FUNCTION chronicle.export_stats();
 -- GitHub's write budget and secondary-limit pause, shared by the exporters (new).
 \ir ../gist_limits.sql
 
+-- The metrics' and the execution functions, at their current definitions.
+ALTER FUNCTION chronicle.refresh_buckets(timestamptz[], text[]) RENAME TO _refresh_buckets;
+\ir ../metrics_refresh.sql
+\ir ../executions_api.sql
+
+-- Scale-out on Citus (new).
+\ir ../citus.sql
+
 -- The administrators (the installer of a trusted install, service_role) hold the new
--- export_stats and the write budget as they hold export_claim: in the order and with the
--- grant option they hold it, as sql/finalize.sql grants them in a fresh install.
+-- export_stats, the write budget and propagate_claims as they hold export_claim: in the
+-- order and with the grant option they hold it, as sql/finalize.sql grants them in a
+-- fresh install.
 REVOKE ALL ON FUNCTION chronicle.export_stats() FROM PUBLIC;
 DO $$
 DECLARE
@@ -36,7 +45,7 @@ BEGIN
        AND e.privilege_type = 'EXECUTE' AND e.grantee <> p.proowner AND e.grantee <> 0
      ORDER BY e.n
   LOOP
-    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION chronicle.export_stats(), '
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION chronicle.export_stats(), chronicle.propagate_claims(), '
                    'chronicle.gist_take_write_budget(integer, integer, interval, interval), '
                    'chronicle.gist_write_budget_wait(integer, integer, interval, interval), '
                    'chronicle.gist_note_secondary_limit(interval, interval, text), '
@@ -47,10 +56,15 @@ BEGIN
 END
 $$;
 
--- The metrics' and the execution functions, at their current definitions.
-ALTER FUNCTION chronicle.refresh_buckets(timestamptz[], text[]) RENAME TO _refresh_buckets;
-\ir ../metrics_refresh.sql
-\ir ../executions_api.sql
+-- A signed-in user calls propagate_claims() as they call track().
+DO $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'authenticated')
+     AND pg_catalog.has_function_privilege('authenticated', 'chronicle.track(jsonb)', 'EXECUTE') THEN
+    GRANT EXECUTE ON FUNCTION chronicle.propagate_claims() TO authenticated;
+  END IF;
+END
+$$;
 
 -- Catalog comments that say what each thing is.
 \ir 0.6.0-comments.sql

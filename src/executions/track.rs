@@ -35,17 +35,22 @@ fn track(event: Option<Jsonb>) -> Uuid {
         // Idempotent per sender: (messageId, userId, anonymousId) is unique, so the same
         // message from the same sender returns the first id, also when both copies arrive
         // at once (the second waits for the first and then finds it), while another
-        // sender's messageId neither collides nor is revealed.
+        // sender's messageId neither collides nor is revealed. The id of a message is
+        // derived from those three (SHA-256), so the primary key keeps it unique where
+        // the unique index cannot: on Citus, whose tables are distributed by id.
         static RECORD: Statement = Statement {
             sql: "INSERT INTO chronicle.command_executions
-                         (command_name, user_id, parameters, status, started_at, completed_at, duration_ms,
+                         (id, command_name, user_id, parameters, status, started_at, completed_at, duration_ms,
                           error, command_category, hooks_executed, hooks_blocked, total_hook_time_ms,
                           chain_depth, chain_commands, state_reads, state_writes, state_size_bytes,
                           event, anonymous_id, message_id, sent_at, received_at, context)
-                  VALUES ($1, $2, $3, $4, $23, $5, $7,
+                  VALUES (CASE WHEN $19 IS NULL THEN gen_random_uuid()
+                               ELSE substr(encode(sha256(convert_to(jsonb_build_array($19, $2, $18)::text, 'UTF8')), 'hex'), 1, 32)::uuid
+                          END,
+                          $1, $2, $3, $4, $23, $5, $7,
                           $6, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                           $17, $18, $19, $20, coalesce($21, now()), $22)
-                  ON CONFLICT (message_id, user_id, anonymous_id) WHERE message_id IS NOT NULL DO NOTHING
+                  ON CONFLICT DO NOTHING
                   RETURNING id",
             params: &[
                 pg_sys::TEXTOID,
