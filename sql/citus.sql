@@ -66,6 +66,15 @@ BEGIN
     RAISE EXCEPTION 'chronicle.distribute() found no worker: register them first with citus_add_node'
       USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
+  -- The workers are prepared over connections of their own, which see only what has
+  -- committed there: the extension itself, which Citus creates on them in this
+  -- transaction when it is this transaction's.
+  IF EXISTS (SELECT FROM pg_catalog.pg_extension e
+              WHERE e.extname = 'pg_chronicle' AND e.xmin = pg_catalog.pg_current_xact_id()::xid) THEN
+    RAISE EXCEPTION 'chronicle.distribute() cannot run in the transaction that created pg_chronicle'
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Commit CREATE EXTENSION pg_chronicle first.';
+  END IF;
   IF shard_count IS NOT NULL AND (shard_count < 1 OR shard_count > 64000) THEN
     RAISE EXCEPTION 'shard_count must be between 1 and 64000, not %', shard_count
       USING ERRCODE = 'invalid_parameter_value';

@@ -13,14 +13,6 @@ export CHRONICLE_CLUSTER=$CITUS_CLUSTER CHRONICLE_PORT=$CITUS_PORT
 source "$(dirname "$0")/../integration/lib.sh"
 DB=chronicle_citus
 
-citus_cluster_start "$CITUS_CLUSTER" "$CITUS_PORT" "fsync = off"
-trap 'citus_cluster_stop "$CITUS_CLUSTER"' EXIT
-create_supabase_roles "$CITUS_CLUSTER" "$CITUS_PORT"
-citus_create_database "$CITUS_CLUSTER" "$CITUS_PORT" "$DB"
-# Citus opens its connections to the workers as the current role: a role that reaches the
-# distributed tables through the coordinator logs in on the workers (docs/citus.md).
-sql "$DB" "ALTER ROLE authenticated LOGIN; ALTER ROLE service_role LOGIN; CREATE EXTENSION pg_chronicle" >/dev/null
-
 # expect_error DB SQLSTATE DESCRIPTION QUERY: QUERY must fail with SQLSTATE.
 expect_error() {
   local got
@@ -32,6 +24,18 @@ expect_error() {
   fi
   echo "ok: $3 ($2)" >&2
 }
+
+
+citus_cluster_start "$CITUS_CLUSTER" "$CITUS_PORT" "fsync = off"
+trap 'citus_cluster_stop "$CITUS_CLUSTER"' EXIT
+create_supabase_roles "$CITUS_CLUSTER" "$CITUS_PORT"
+citus_create_database "$CITUS_CLUSTER" "$CITUS_PORT" "$DB"
+# Citus opens its connections to the workers as the current role: a role that reaches the
+# distributed tables through the coordinator logs in on the workers (docs/citus.md).
+sql "$DB" "ALTER ROLE authenticated LOGIN; ALTER ROLE service_role LOGIN" >/dev/null
+expect_error "$DB" 55000 "distribute() refuses the transaction that created the extension" \
+  "CREATE EXTENSION pg_chronicle; SELECT chronicle.distribute()"
+sql "$DB" "CREATE EXTENSION pg_chronicle" >/dev/null
 
 # As a signed-in user: the claims set the way PostgREST sets them, then carried to the
 # workers. Prints the query's result.
