@@ -189,8 +189,8 @@ gist $SRC --log-format json export --exit-when-idle --min-request-interval 0 2>"
 drained || fail "after the drain: $(stats)"
 # JSON logs: one object per line, one line per request with its gist, files, status
 # and the rate-limit budget GitHub says is left.
-grep -v '^{' "$WORK/drain.log" | grep -q . && fail "a log line that is not JSON: $(grep -v '^{' "$WORK/drain.log" | head -3)"
-grep '"method":"PATCH"' "$WORK/drain.log" | head -1 | grep -E '"gist":"[0-9a-z]+".*"files":"[^"]+".*"status":200.*"rate_limit_remaining":"[0-9]+"' >/dev/null \
+grep -qv '^{' "$WORK/drain.log" && fail "a log line that is not JSON: $(grep -v '^{' "$WORK/drain.log" | head -3)"
+grep -m1 '"method":"PATCH"' "$WORK/drain.log" | grep -E '"gist":"[0-9a-z]+".*"files":"[^"]+".*"status":200.*"rate_limit_remaining":"[0-9]+"' >/dev/null \
   || fail "no request line with gist, files, status and remaining budget: $(head -3 "$WORK/drain.log")"
 ok "JSON logs: every line an object; each PATCH logged with gist, files, status and remaining budget"
 gist $SRC verify >"$WORK/verify.txt" || fail "verify exited $?: $(cat "$WORK/verify.txt")"

@@ -56,7 +56,7 @@ out=$(cd "$REPO_ROOT" && HOME=$WORK/home CHRONICLE_TLS_PORT=$PORT CHRONICLE_TLS_
         CHRONICLE_TLS_OTHER_CA=$WORK/other.crt cargo test -q -p chronicle-gist --test tls 2>&1) \
   || { echo "$out" >&2; fail "chronicle-gist/tests/tls.rs failed"; }
 echo "$out" | grep -E '^test result' >&2
-echo "$out" | grep -q '2 passed' || { echo "$out" >&2; fail "the TLS tests did not run"; }
+grep -q '2 passed' <<<"$out" || { echo "$out" >&2; fail "the TLS tests did not run"; }
 
 log "the binary: exit 3 and a clear message for a host name the certificate does not name"
 (cd "$REPO_ROOT" && cargo build -q -p chronicle-gist --bin chronicle-gist)

@@ -48,7 +48,7 @@ attempt "SELECT chronicle.state_diff('deep', 'b', 1, 2)" 54000
 attempt "SELECT max(length(payload)) < 7000000 FROM chronicle.gist_export_queue" ok
 
 now=$(q "SELECT pg_postmaster_start_time()")
-if [ "$now" != "$started" ] || this_run_log | grep -qE "terminated by signal|server process .* was terminated"; then
+if [ "$now" != "$started" ] || this_run_log | grep -cE "terminated by signal|server process .* was terminated" >/dev/null; then
   this_run_log | grep -E "terminated|memory allocation" >&2 || true
   echo "FAIL: the server restarted" >&2
   exit 1
