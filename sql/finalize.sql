@@ -34,7 +34,10 @@ REVOKE ALL ON SCHEMA chronicle FROM PUBLIC;
 
 -- What any role that is given USAGE on the schema may call: the quantile sketch (pure
 -- functions over their arguments, reading no table), JSON Schema validation of a value
--- (bounded, reading nothing) and the acting user's own id.
+-- (bounded, reading nothing) and the acting user's own id. The sketch aggregates' state
+-- type and support functions too: Citus's worker_partial_agg and coord_combine_agg call
+-- them as the querying role (the transitions and the combine refuse to run outside an
+-- aggregate).
 GRANT EXECUTE ON FUNCTION
     chronicle.quantile_sketch_in(cstring), chronicle.quantile_sketch_out(chronicle.quantile_sketch),
     chronicle.quantile_sketch_recv(internal), chronicle.quantile_sketch_send(chronicle.quantile_sketch),
@@ -48,6 +51,17 @@ GRANT EXECUTE ON FUNCTION
     chronicle.num_vals(chronicle.quantile_sketch), chronicle.mean(chronicle.quantile_sketch),
     chronicle.min_val(chronicle.quantile_sketch), chronicle.max_val(chronicle.quantile_sketch),
     chronicle.relative_error(chronicle.quantile_sketch), chronicle.histogram(chronicle.quantile_sketch),
+    chronicle.sketch_state_in(cstring), chronicle.sketch_state_out(chronicle.sketch_state),
+    chronicle.sketch_state_recv(internal), chronicle.sketch_state_send(chronicle.sketch_state),
+    chronicle.sketch_state_trans(chronicle.sketch_state, double precision),
+    chronicle.sketch_state_trans_with_error(chronicle.sketch_state, double precision, double precision),
+    chronicle.percentile_state_trans(chronicle.sketch_state, double precision, double precision),
+    chronicle.percentiles_state_trans(chronicle.sketch_state, double precision, double precision[]),
+    chronicle.rollup_state_trans(chronicle.sketch_state, chronicle.quantile_sketch),
+    chronicle.sketch_state_combine(chronicle.sketch_state, chronicle.sketch_state),
+    chronicle.sketch_state_final(chronicle.sketch_state),
+    chronicle.percentile_state_final(chronicle.sketch_state),
+    chronicle.percentiles_state_final(chronicle.sketch_state),
     chronicle.current_user_id(), chronicle.json_schema_violations(jsonb, jsonb)
 TO PUBLIC;
 

@@ -1,14 +1,17 @@
--- The quantile sketch aggregates. Support functions are Rust (src/sketch/aggregate.rs);
--- every aggregate is parallel safe (combine/serialize/deserialize) and those over raw
--- values also have a moving form, so window frames cost O(1) per row.
+-- The quantile sketch aggregates. Support functions are Rust (src/sketch/aggregate.rs).
+-- The state is a chronicle.sketch_state (src/sketch/state.rs), changed in place row after
+-- row, which Citus can ship: it computes these aggregates as partial states on its
+-- workers and merges them on the coordinator. Every aggregate is parallel safe (a combine
+-- function), and those over raw values also have a moving form with an internal state,
+-- so window frames cost O(1) per row.
+--
+-- CREATE OR REPLACE: an upgrade step includes this part of the file (sql/upgrades/).
 
-CREATE AGGREGATE chronicle.percentile_agg(value double precision) (
-    SFUNC = chronicle.sketch_trans,
-    STYPE = internal,
-    FINALFUNC = chronicle.sketch_final,
-    COMBINEFUNC = chronicle.sketch_combine,
-    SERIALFUNC = chronicle.sketch_serialize,
-    DESERIALFUNC = chronicle.sketch_deserialize,
+CREATE OR REPLACE AGGREGATE chronicle.percentile_agg(value double precision) (
+    SFUNC = chronicle.sketch_state_trans,
+    STYPE = chronicle.sketch_state,
+    FINALFUNC = chronicle.sketch_state_final,
+    COMBINEFUNC = chronicle.sketch_state_combine,
     MSFUNC = chronicle.sketch_trans,
     MINVFUNC = chronicle.sketch_inv,
     MSTYPE = internal,
@@ -18,13 +21,11 @@ CREATE AGGREGATE chronicle.percentile_agg(value double precision) (
 COMMENT ON AGGREGATE chronicle.percentile_agg(double precision) IS
   'Quantile sketch of the values (1% relative error); NULLs are skipped, no values give NULL';
 
-CREATE AGGREGATE chronicle.percentile_agg(value double precision, relative_error double precision) (
-    SFUNC = chronicle.sketch_trans_with_error,
-    STYPE = internal,
-    FINALFUNC = chronicle.sketch_final,
-    COMBINEFUNC = chronicle.sketch_combine,
-    SERIALFUNC = chronicle.sketch_serialize,
-    DESERIALFUNC = chronicle.sketch_deserialize,
+CREATE OR REPLACE AGGREGATE chronicle.percentile_agg(value double precision, relative_error double precision) (
+    SFUNC = chronicle.sketch_state_trans_with_error,
+    STYPE = chronicle.sketch_state,
+    FINALFUNC = chronicle.sketch_state_final,
+    COMBINEFUNC = chronicle.sketch_state_combine,
     MSFUNC = chronicle.sketch_trans_with_error,
     MINVFUNC = chronicle.sketch_inv_with_error,
     MSTYPE = internal,
@@ -34,25 +35,21 @@ CREATE AGGREGATE chronicle.percentile_agg(value double precision, relative_error
 COMMENT ON AGGREGATE chronicle.percentile_agg(double precision, double precision) IS
   'Quantile sketch of the values with the given relative error (from the first row; at least 0.0001 and below 0.5)';
 
-CREATE AGGREGATE chronicle.rollup(sketch chronicle.quantile_sketch) (
-    SFUNC = chronicle.rollup_trans,
-    STYPE = internal,
-    FINALFUNC = chronicle.sketch_final,
-    COMBINEFUNC = chronicle.sketch_combine,
-    SERIALFUNC = chronicle.sketch_serialize,
-    DESERIALFUNC = chronicle.sketch_deserialize,
+CREATE OR REPLACE AGGREGATE chronicle.rollup(sketch chronicle.quantile_sketch) (
+    SFUNC = chronicle.rollup_state_trans,
+    STYPE = chronicle.sketch_state,
+    FINALFUNC = chronicle.sketch_state_final,
+    COMBINEFUNC = chronicle.sketch_state_combine,
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE chronicle.rollup(chronicle.quantile_sketch) IS
   'Merges sketches (e.g. hourly into daily); NULLs are skipped; different resolutions merge at the coarser one';
 
-CREATE AGGREGATE chronicle.approx_percentile(value double precision, quantile double precision) (
-    SFUNC = chronicle.percentile_trans,
-    STYPE = internal,
-    FINALFUNC = chronicle.percentile_final,
-    COMBINEFUNC = chronicle.sketch_combine,
-    SERIALFUNC = chronicle.sketch_serialize,
-    DESERIALFUNC = chronicle.sketch_deserialize,
+CREATE OR REPLACE AGGREGATE chronicle.approx_percentile(value double precision, quantile double precision) (
+    SFUNC = chronicle.percentile_state_trans,
+    STYPE = chronicle.sketch_state,
+    FINALFUNC = chronicle.percentile_state_final,
+    COMBINEFUNC = chronicle.sketch_state_combine,
     MSFUNC = chronicle.percentile_trans,
     MINVFUNC = chronicle.percentile_inv,
     MSTYPE = internal,
@@ -62,13 +59,11 @@ CREATE AGGREGATE chronicle.approx_percentile(value double precision, quantile do
 COMMENT ON AGGREGATE chronicle.approx_percentile(double precision, double precision) IS
   'One-step estimate of percentile_disc(quantile) of the values, within 1% relative error';
 
-CREATE AGGREGATE chronicle.approx_percentiles(value double precision, quantiles double precision[]) (
-    SFUNC = chronicle.percentiles_trans,
-    STYPE = internal,
-    FINALFUNC = chronicle.percentiles_final,
-    COMBINEFUNC = chronicle.sketch_combine,
-    SERIALFUNC = chronicle.sketch_serialize,
-    DESERIALFUNC = chronicle.sketch_deserialize,
+CREATE OR REPLACE AGGREGATE chronicle.approx_percentiles(value double precision, quantiles double precision[]) (
+    SFUNC = chronicle.percentiles_state_trans,
+    STYPE = chronicle.sketch_state,
+    FINALFUNC = chronicle.percentiles_state_final,
+    COMBINEFUNC = chronicle.sketch_state_combine,
     MSFUNC = chronicle.percentiles_trans,
     MINVFUNC = chronicle.percentiles_inv,
     MSTYPE = internal,
@@ -101,10 +96,15 @@ COMMENT ON FUNCTION chronicle.percentile_trans(internal, double precision, doubl
 COMMENT ON FUNCTION chronicle.percentile_inv(internal, double precision, double precision) IS 'approx_percentile support: removes a value (window frames)';
 COMMENT ON FUNCTION chronicle.percentiles_trans(internal, double precision, double precision[]) IS 'approx_percentiles support: adds a value';
 COMMENT ON FUNCTION chronicle.percentiles_inv(internal, double precision, double precision[]) IS 'approx_percentiles support: removes a value (window frames)';
-COMMENT ON FUNCTION chronicle.rollup_trans(internal, chronicle.quantile_sketch) IS 'rollup support: merges a sketch';
-COMMENT ON FUNCTION chronicle.sketch_combine(internal, internal) IS 'Sketch aggregate support: merges two partial states (parallel plans)';
-COMMENT ON FUNCTION chronicle.sketch_serialize(internal) IS 'Sketch aggregate support: serializes a partial state';
-COMMENT ON FUNCTION chronicle.sketch_deserialize(bytea, internal) IS 'Sketch aggregate support: deserializes a partial state';
 COMMENT ON FUNCTION chronicle.sketch_final(internal) IS 'Sketch aggregate support: the sketch, NULL if no values';
 COMMENT ON FUNCTION chronicle.percentile_final(internal) IS 'approx_percentile support: the estimate';
 COMMENT ON FUNCTION chronicle.percentiles_final(internal) IS 'approx_percentiles support: the estimates';
+COMMENT ON FUNCTION chronicle.sketch_state_trans(chronicle.sketch_state, double precision) IS 'percentile_agg support: adds a value';
+COMMENT ON FUNCTION chronicle.sketch_state_trans_with_error(chronicle.sketch_state, double precision, double precision) IS 'percentile_agg support: adds a value';
+COMMENT ON FUNCTION chronicle.percentile_state_trans(chronicle.sketch_state, double precision, double precision) IS 'approx_percentile support: adds a value';
+COMMENT ON FUNCTION chronicle.percentiles_state_trans(chronicle.sketch_state, double precision, double precision[]) IS 'approx_percentiles support: adds a value';
+COMMENT ON FUNCTION chronicle.rollup_state_trans(chronicle.sketch_state, chronicle.quantile_sketch) IS 'rollup support: merges a sketch';
+COMMENT ON FUNCTION chronicle.sketch_state_combine(chronicle.sketch_state, chronicle.sketch_state) IS 'Sketch aggregate support: merges two partial states (parallel plans, Citus workers)';
+COMMENT ON FUNCTION chronicle.sketch_state_final(chronicle.sketch_state) IS 'Sketch aggregate support: the sketch, NULL if no values';
+COMMENT ON FUNCTION chronicle.percentile_state_final(chronicle.sketch_state) IS 'approx_percentile support: the estimate';
+COMMENT ON FUNCTION chronicle.percentiles_state_final(chronicle.sketch_state) IS 'approx_percentiles support: the estimates';

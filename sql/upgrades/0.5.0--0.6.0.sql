@@ -27,6 +27,46 @@ ALTER FUNCTION chronicle.refresh_buckets(timestamptz[], text[]) RENAME TO _refre
 -- Scale-out on Citus (new).
 \ir ../citus.sql
 
+-- The sketch aggregates keep their state in chronicle.sketch_state, which Citus can ship.
+\ir 0.6.0-sketch-state.sql
+\ir ../sketch_state.sql
+\ir ../sketch.sql
+DROP FUNCTION chronicle.rollup_trans(internal, chronicle.quantile_sketch);
+DROP FUNCTION chronicle.sketch_combine(internal, internal);
+DROP FUNCTION chronicle.sketch_serialize(internal);
+DROP FUNCTION chronicle.sketch_deserialize(bytea, internal);
+-- As sql/finalize.sql: PUBLIC may call them (Citus calls them as the querying role).
+REVOKE ALL ON FUNCTION
+    chronicle.sketch_state_in(cstring),
+    chronicle.sketch_state_out(chronicle.sketch_state),
+    chronicle.sketch_state_recv(internal),
+    chronicle.sketch_state_send(chronicle.sketch_state),
+    chronicle.sketch_state_trans(chronicle.sketch_state, double precision),
+    chronicle.sketch_state_trans_with_error(chronicle.sketch_state, double precision, double precision),
+    chronicle.percentile_state_trans(chronicle.sketch_state, double precision, double precision),
+    chronicle.percentiles_state_trans(chronicle.sketch_state, double precision, double precision[]),
+    chronicle.rollup_state_trans(chronicle.sketch_state, chronicle.quantile_sketch),
+    chronicle.sketch_state_combine(chronicle.sketch_state, chronicle.sketch_state),
+    chronicle.sketch_state_final(chronicle.sketch_state),
+    chronicle.percentile_state_final(chronicle.sketch_state),
+    chronicle.percentiles_state_final(chronicle.sketch_state)
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    chronicle.sketch_state_in(cstring),
+    chronicle.sketch_state_out(chronicle.sketch_state),
+    chronicle.sketch_state_recv(internal),
+    chronicle.sketch_state_send(chronicle.sketch_state),
+    chronicle.sketch_state_trans(chronicle.sketch_state, double precision),
+    chronicle.sketch_state_trans_with_error(chronicle.sketch_state, double precision, double precision),
+    chronicle.percentile_state_trans(chronicle.sketch_state, double precision, double precision),
+    chronicle.percentiles_state_trans(chronicle.sketch_state, double precision, double precision[]),
+    chronicle.rollup_state_trans(chronicle.sketch_state, chronicle.quantile_sketch),
+    chronicle.sketch_state_combine(chronicle.sketch_state, chronicle.sketch_state),
+    chronicle.sketch_state_final(chronicle.sketch_state),
+    chronicle.percentile_state_final(chronicle.sketch_state),
+    chronicle.percentiles_state_final(chronicle.sketch_state)
+TO PUBLIC;
+
 -- The administrators (the installer of a trusted install, service_role) hold the new
 -- export_stats, the write budget and propagate_claims as they hold export_claim: in the
 -- order and with the grant option they hold it, as sql/finalize.sql grants them in a
@@ -46,6 +86,7 @@ BEGIN
      ORDER BY e.n
   LOOP
     EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION chronicle.export_stats(), chronicle.propagate_claims(), '
+                   'chronicle.sketch_state_in(cstring), chronicle.sketch_state_out(chronicle.sketch_state), chronicle.sketch_state_recv(internal), chronicle.sketch_state_send(chronicle.sketch_state), chronicle.sketch_state_trans(chronicle.sketch_state, double precision), chronicle.sketch_state_trans_with_error(chronicle.sketch_state, double precision, double precision), chronicle.percentile_state_trans(chronicle.sketch_state, double precision, double precision), chronicle.percentiles_state_trans(chronicle.sketch_state, double precision, double precision[]), chronicle.rollup_state_trans(chronicle.sketch_state, chronicle.quantile_sketch), chronicle.sketch_state_combine(chronicle.sketch_state, chronicle.sketch_state), chronicle.sketch_state_final(chronicle.sketch_state), chronicle.percentile_state_final(chronicle.sketch_state), chronicle.percentiles_state_final(chronicle.sketch_state), '
                    'chronicle.gist_take_write_budget(integer, integer, interval, interval), '
                    'chronicle.gist_write_budget_wait(integer, integer, interval, interval), '
                    'chronicle.gist_note_secondary_limit(interval, interval, text), '

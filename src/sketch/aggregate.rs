@@ -1,10 +1,11 @@
 //! The support functions behind the sketch aggregates (`percentile_agg`, `rollup`,
 //! `approx_percentile`, `approx_percentiles`; the `CREATE AGGREGATE`s are in
-//! sql/sketch.sql). The transition state is an [`AggState`] in the aggregate's memory
-//! context, passed around as `internal` and dropped with that context, so a sketch is
-//! built in place without re-encoding it per row. Serialization (for parallel workers)
-//! uses the sketch's own binary format, and merging is order-independent byte for byte,
-//! so serial and parallel plans give the same sketch.
+//! sql/sketch.sql). The running state is an [`AggState`]: for the plain aggregates a
+//! `chronicle.sketch_state` (src/sketch/state.rs), an expanded object changed in place
+//! row after row and flattened only when PostgreSQL or Citus ships it; for the moving
+//! (window) forms an `internal` state in the aggregate's memory context. Merging is
+//! order-independent byte for byte, so serial, parallel and distributed plans give the
+//! same sketch.
 
 use pgrx::datum::Internal;
 use pgrx::pg_sys;
@@ -14,26 +15,73 @@ use quantile_sketch::{QuantileSketch, DEFAULT_RELATIVE_ERROR};
 
 use crate::errors::raise;
 use crate::sketch::datum::Sketch;
+use crate::sketch::state::{aggregate_context, read_state, result, state_for_update, StateDatum};
 use crate::sketch::{check_quantile, sketch_error};
 
 /// The running state of one sketch aggregate.
-struct AggState {
+#[derive(Clone)]
+pub struct AggState {
     sketch: QuantileSketch,
     /// What a one-step aggregate reports (`approx_percentile(s)`), taken from its first
     /// row; empty for the aggregates that return the sketch.
     quantiles: Vec<f64>,
 }
 
-/// The memory context that outlives the rows of the current aggregate.
-fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::MemoryContext {
-    let mut context = std::ptr::null_mut();
-    if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut context) } == 0 {
-        raise(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            "quantile sketch transition functions can only be called by an aggregate",
+impl AggState {
+    /// The number of quantiles (u32 LE), the quantiles (f64 LE), then the sketch's binary
+    /// format.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let sketch = self.sketch.to_bytes();
+        let mut bytes = Vec::with_capacity(4 + 8 * self.quantiles.len() + sketch.len());
+        bytes.extend_from_slice(
+            &u32::try_from(self.quantiles.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
         );
+        for quantile in &self.quantiles {
+            bytes.extend_from_slice(&quantile.to_le_bytes());
+        }
+        bytes.extend_from_slice(&sketch);
+        bytes
     }
-    context
+
+    /// The state of `to_bytes`; None when the bytes are not one (the sketch's own errors
+    /// are raised).
+    pub fn from_bytes(bytes: &[u8]) -> Option<AggState> {
+        let (count, rest) = bytes.split_first_chunk::<4>()?;
+        let count = usize::try_from(u32::from_le_bytes(*count)).ok()?;
+        let quantile_bytes = count.checked_mul(8).filter(|&len| len <= rest.len())?;
+        let (quantiles, sketch) = rest.split_at(quantile_bytes);
+        let quantiles: Vec<f64> = quantiles
+            .chunks_exact(8)
+            .map(|chunk| f64::from_le_bytes(chunk.try_into().expect("chunks of 8")))
+            .collect();
+        if quantiles.iter().any(|q| !(0.0..=1.0).contains(q)) {
+            return None;
+        }
+        let sketch = QuantileSketch::from_bytes(sketch).unwrap_or_else(|error| sketch_error(error));
+        Some(AggState { sketch, quantiles })
+    }
+
+    /// `q=<quantiles, comma separated>;<the sketch's text>`.
+    pub fn to_text(&self) -> String {
+        let quantiles: Vec<String> = self.quantiles.iter().map(|q| format!("{q:?}")).collect();
+        format!("q={};{}", quantiles.join(","), self.sketch.to_text())
+    }
+
+    pub fn from_text(text: &str) -> Option<AggState> {
+        let (quantiles, sketch) = text.strip_prefix("q=")?.split_once(';')?;
+        let quantiles = if quantiles.is_empty() {
+            Vec::new()
+        } else {
+            quantiles
+                .split(',')
+                .map(|q| q.parse::<f64>().ok().filter(|q| (0.0..=1.0).contains(q)))
+                .collect::<Option<Vec<f64>>>()?
+        };
+        let sketch = QuantileSketch::from_text(sketch).unwrap_or_else(|error| sketch_error(error));
+        Some(AggState { sketch, quantiles })
+    }
 }
 
 /// Moves `state` into `context`, to be dropped when the context is reset or deleted.
@@ -229,111 +277,6 @@ fn percentiles_inv(
     remove(state, value)
 }
 
-/// `rollup(quantile_sketch)`: merges sketches, skipping NULLs. Sketches of different
-/// resolutions merge at the coarser one.
-#[pg_extern(immutable, parallel_safe)]
-fn rollup_trans(
-    mut state: Internal,
-    sketch: Option<Sketch>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    let Some(Sketch(sketch)) = sketch else {
-        return state;
-    };
-    match state_of(&mut state) {
-        Some(existing) => {
-            existing
-                .sketch
-                .merge(&sketch)
-                .unwrap_or_else(|error| sketch_error(error));
-            state
-        }
-        None => into_internal(
-            aggregate_context(fcinfo),
-            AggState {
-                sketch,
-                quantiles: Vec::new(),
-            },
-        ),
-    }
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn sketch_combine(
-    mut first: Internal,
-    mut second: Internal,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> Internal {
-    let Some(other) = state_of(&mut second) else {
-        return first;
-    };
-    match state_of(&mut first) {
-        Some(existing) => {
-            existing
-                .sketch
-                .merge(&other.sketch)
-                .unwrap_or_else(|error| sketch_error(error));
-            if existing.quantiles.is_empty() {
-                existing.quantiles.clone_from(&other.quantiles);
-            }
-            first
-        }
-        // `second` may live in short-lived memory: keep a copy in the aggregate's context.
-        None => into_internal(
-            aggregate_context(fcinfo),
-            AggState {
-                sketch: other.sketch.clone(),
-                quantiles: other.quantiles.clone(),
-            },
-        ),
-    }
-}
-
-/// Serialized state: the number of quantiles (u32 LE), the quantiles (f64 LE), then the
-/// sketch's binary format.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn sketch_serialize(mut state: Internal) -> Vec<u8> {
-    let state = state_of(&mut state).expect("a strict serialize function gets a state");
-    let sketch = state.sketch.to_bytes();
-    let mut bytes = Vec::with_capacity(4 + 8 * state.quantiles.len() + sketch.len());
-    bytes.extend_from_slice(
-        &u32::try_from(state.quantiles.len())
-            .unwrap_or(u32::MAX)
-            .to_le_bytes(),
-    );
-    for quantile in &state.quantiles {
-        bytes.extend_from_slice(&quantile.to_le_bytes());
-    }
-    bytes.extend_from_slice(&sketch);
-    bytes
-}
-
-#[pg_extern(immutable, strict, parallel_safe)]
-fn sketch_deserialize(bytes: &[u8], _unused: Internal) -> Internal {
-    let state = decode_state(bytes).unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_INVALID_BINARY_REPRESENTATION,
-            "malformed quantile sketch aggregate state",
-        )
-    });
-    // Deserialized states are only read by the combine function, in the current
-    // (per-call) context.
-    into_internal(unsafe { pg_sys::CurrentMemoryContext }, state)
-}
-
-fn decode_state(bytes: &[u8]) -> Option<AggState> {
-    let (count, rest) = bytes.split_first_chunk::<4>()?;
-    let count = usize::try_from(u32::from_le_bytes(*count)).ok()?;
-    let quantile_bytes = count.checked_mul(8).filter(|&len| len <= rest.len())?;
-    let (quantiles, sketch) = rest.split_at(quantile_bytes);
-    let quantiles = quantiles
-        .chunks_exact(8)
-        .map(|chunk| f64::from_le_bytes(chunk.try_into().expect("chunks of 8")))
-        .collect();
-    let sketch = QuantileSketch::from_bytes(sketch).unwrap_or_else(|error| sketch_error(error));
-    Some(AggState { sketch, quantiles })
-}
-
 /// The sketch of the aggregated values; NULL when there were none.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn sketch_final(mut state: Internal) -> Option<Sketch> {
@@ -354,6 +297,161 @@ fn percentile_final(mut state: Internal) -> Option<f64> {
 #[pg_extern(immutable, strict, parallel_safe)]
 fn percentiles_final(mut state: Internal) -> Option<Vec<f64>> {
     let state = state_of(&mut state)?;
+    state
+        .sketch
+        .quantiles(&state.quantiles)
+        .unwrap_or_else(|error| sketch_error(error))
+}
+
+// The plain (non-window) aggregates keep their state in a `chronicle.sketch_state`
+// (src/sketch/state.rs), changed in place row after row; the window forms above keep an
+// `internal` state, which they can shrink again.
+
+/// Adds `value` to the state in place, creating it (with `fresh`) on the first value.
+fn add_to_state(
+    state: Option<StateDatum>,
+    value: Option<f64>,
+    fcinfo: pg_sys::FunctionCallInfo,
+    fresh: impl FnOnce() -> AggState,
+) -> Option<StateDatum> {
+    let Some(value) = value else {
+        return state.map(|state| result(state.datum()));
+    };
+    let (datum, existing) = state_for_update(state, fcinfo, fresh);
+    existing
+        .sketch
+        .add(value)
+        .unwrap_or_else(|error| sketch_error(error));
+    Some(result(datum))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn sketch_state_trans(
+    state: Option<StateDatum>,
+    value: Option<f64>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<StateDatum> {
+    add_to_state(state, value, fcinfo, || plain_state(None))
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn sketch_state_trans_with_error(
+    state: Option<StateDatum>,
+    value: Option<f64>,
+    relative_error: Option<f64>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<StateDatum> {
+    add_to_state(state, value, fcinfo, || {
+        let Some(relative_error) = relative_error else {
+            raise(
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                "relative_error must not be NULL",
+            )
+        };
+        plain_state(Some(relative_error))
+    })
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn percentile_state_trans(
+    state: Option<StateDatum>,
+    value: Option<f64>,
+    quantile: Option<f64>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<StateDatum> {
+    add_to_state(state, value, fcinfo, || AggState {
+        sketch: sketch_with_error(None),
+        quantiles: vec![check_quantile(quantile)],
+    })
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn percentiles_state_trans(
+    state: Option<StateDatum>,
+    value: Option<f64>,
+    quantiles: Option<QuantilesArg>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<StateDatum> {
+    add_to_state(state, value, fcinfo, || {
+        let Some(quantiles) = quantiles else {
+            raise(
+                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                "quantiles must not be NULL",
+            )
+        };
+        AggState {
+            sketch: sketch_with_error(None),
+            quantiles: quantiles.decode(),
+        }
+    })
+}
+
+/// `rollup(quantile_sketch)`: merges sketches, skipping NULLs. Sketches of different
+/// resolutions merge at the coarser one.
+#[pg_extern(immutable, parallel_safe)]
+fn rollup_state_trans(
+    state: Option<StateDatum>,
+    sketch: Option<Sketch>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Option<StateDatum> {
+    let Some(Sketch(sketch)) = sketch else {
+        return state.map(|state| result(state.datum()));
+    };
+    let Some(state) = state else {
+        let (datum, _) = state_for_update(None, fcinfo, || AggState {
+            sketch,
+            quantiles: Vec::new(),
+        });
+        return Some(result(datum));
+    };
+    let (datum, existing) =
+        state_for_update(Some(state), fcinfo, || unreachable!("a state was given"));
+    existing
+        .sketch
+        .merge(&sketch)
+        .unwrap_or_else(|error| sketch_error(error));
+    Some(result(datum))
+}
+
+/// Merges two partial states (parallel plans; Citus's workers into its coordinator).
+#[pg_extern(immutable, strict, parallel_safe)]
+fn sketch_state_combine(
+    first: StateDatum,
+    second: StateDatum,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> StateDatum {
+    let other = read_state(second);
+    let (datum, existing) =
+        state_for_update(Some(first), fcinfo, || unreachable!("a state was given"));
+    existing
+        .sketch
+        .merge(&other.sketch)
+        .unwrap_or_else(|error| sketch_error(error));
+    if existing.quantiles.is_empty() {
+        existing.quantiles.clone_from(&other.quantiles);
+    }
+    result(datum)
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn sketch_state_final(state: StateDatum) -> Option<Sketch> {
+    let state = read_state(state);
+    (!state.sketch.is_empty()).then(|| Sketch(state.sketch.clone()))
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn percentile_state_final(state: StateDatum) -> Option<f64> {
+    let state = read_state(state);
+    let quantile = *state.quantiles.first()?;
+    state
+        .sketch
+        .quantile(quantile)
+        .unwrap_or_else(|error| sketch_error(error))
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn percentiles_state_final(state: StateDatum) -> Option<Vec<f64>> {
+    let state = read_state(state);
     state
         .sketch
         .quantiles(&state.quantiles)

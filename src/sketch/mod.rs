@@ -2,12 +2,14 @@
 //! in `crates/quantile-sketch`.
 //!
 //! - `datum`: the SQL type and its text/binary I/O;
-//! - `aggregate`: transition/combine/serialize/final functions (DDL in sql/sketch.sql);
+//! - `aggregate`: transition/combine/final functions (DDL in sql/sketch.sql);
+//! - `state`: `chronicle.sketch_state`, the aggregates' state as a type Citus can ship;
 //! - `accessors`: percentiles, rank, count/mean/min/max and the histogram of a sketch.
 
 mod accessors;
 mod aggregate;
 mod datum;
+mod state;
 
 use pgrx::prelude::*;
 use quantile_sketch::SketchError;
@@ -21,6 +23,7 @@ extension_sql_file!(
     name = "sketch_aggregates",
     requires = [
         "quantile_sketch_type",
+        "sketch_state_type",
         aggregate::sketch_trans,
         aggregate::sketch_trans_with_error,
         aggregate::sketch_inv,
@@ -29,13 +32,18 @@ extension_sql_file!(
         aggregate::percentile_inv,
         aggregate::percentiles_trans,
         aggregate::percentiles_inv,
-        aggregate::rollup_trans,
-        aggregate::sketch_combine,
-        aggregate::sketch_serialize,
-        aggregate::sketch_deserialize,
         aggregate::sketch_final,
         aggregate::percentile_final,
         aggregate::percentiles_final,
+        aggregate::sketch_state_trans,
+        aggregate::sketch_state_trans_with_error,
+        aggregate::percentile_state_trans,
+        aggregate::percentiles_state_trans,
+        aggregate::rollup_state_trans,
+        aggregate::sketch_state_combine,
+        aggregate::sketch_state_final,
+        aggregate::percentile_state_final,
+        aggregate::percentiles_state_final,
         accessors::approx_percentile,
         accessors::approx_percentiles,
         accessors::approx_percentile_rank,

@@ -164,3 +164,38 @@ expect_zero "$DB" "error codes of the failed executions are rolled up" "
 before=$(sql "$DB" "SELECT count(*) FROM chronicle.command_executions")
 expect_error "$DB" 0A000 "TRUNCATE of the distributed executions is refused" "TRUNCATE chronicle.command_executions"
 expect_zero "$DB" "a refused TRUNCATE changes nothing" "SELECT $before - count(*) FROM chronicle.command_executions"
+
+# Percentiles grouped by a column that is not the distribution column: partial sketches
+# on the workers (one state per shard and group, the GROUP BY in the worker query), merged
+# on the coordinator, and byte for byte the sketch one server computes from the same values.
+GROUPED="SELECT command_name, chronicle.percentile_agg(duration_ms)::text AS sketch,
+                chronicle.approx_percentiles(duration_ms, '{0.5, 0.95, 0.99}') AS p,
+                chronicle.approx_percentile(duration_ms, 0.9) AS p90
+           FROM %s GROUP BY command_name ORDER BY command_name"
+# shellcheck disable=SC2059 # the query is the format
+plan=$(sql "$DB" "EXPLAIN (VERBOSE, COSTS OFF) $(printf "$GROUPED" chronicle.command_executions)")
+worker_query=$(grep -m1 'Query: SELECT' <<<"$plan" || true)
+if ! grep -q 'coord_combine_agg' <<<"$plan" || ! grep -q 'worker_partial_agg' <<<"$worker_query" \
+   || ! grep -q 'GROUP BY .*command_name' <<<"$worker_query"; then
+  echo "$plan" >&2
+  fail "the sketch aggregates are not computed on the workers"
+fi
+echo "ok: percentiles by command are partial sketches on the workers, merged on the coordinator" >&2
+sql "$DB" "CREATE TABLE public.one_server AS SELECT command_name, duration_ms FROM chronicle.command_executions" >/dev/null
+# shellcheck disable=SC2059
+distributed=$(sql "$DB" "$(printf "$GROUPED" chronicle.command_executions)")
+# shellcheck disable=SC2059
+single=$(sql "$DB" "$(printf "$GROUPED" public.one_server)")
+sql "$DB" "DROP TABLE public.one_server" >/dev/null
+[ -n "$single" ] && [ "$distributed" = "$single" ] \
+  || fail "the merged sketches differ from one server's: $(diff <(echo "$distributed") <(echo "$single") | head -5)"
+echo "ok: the merged sketches are byte-identical to one server's ($(wc -l <<<"$single") groups)" >&2
+# A signed-in user (no superuser, no EXECUTE on the support functions) gets the same
+# pushed-down aggregates, over their own rows only.
+mine=$(as_user $ALICE carry "SELECT count(*), chronicle.percentile_agg(coalesce(duration_ms, 1)) IS NOT NULL
+                                FROM chronicle.command_executions;")
+groups=$(as_user $ALICE carry "SELECT count(*), sum(n) FROM (
+                                 SELECT command_name, count(*) AS n, chronicle.approx_percentiles(coalesce(duration_ms, 1), '{0.5}')
+                                   FROM chronicle.command_executions GROUP BY 1) g;")
+[ "$mine|$groups" = "6|t|6|6" ] || fail "a signed-in user's percentiles over their own rows: $mine|$groups (expected 6|t|6|6)"
+echo "ok: a signed-in user's percentiles are computed on the workers over their own rows" >&2

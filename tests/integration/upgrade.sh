@@ -69,8 +69,16 @@ facts(fact) AS (
   UNION ALL
   SELECT 'dumped ' || array_to_string(ext.extconfig::regclass[], ',') || ' where ' || array_to_string(ext.extcondition, ',') FROM ext
   UNION ALL
+  -- An aggregate by its definition, types by name (the state type the extension makes has
+  -- another OID in each database).
   SELECT format('function %s: %s owner %s acl %s comment %s', p.oid::regprocedure,
-                md5(CASE WHEN p.prokind = 'a' THEN (SELECT a::text FROM pg_aggregate a WHERE a.aggfnoid = p.oid)
+                md5(CASE WHEN p.prokind = 'a' THEN (SELECT concat_ws(' ', a.aggkind, a.aggnumdirectargs, a.aggtransfn, a.aggfinalfn,
+                                                a.aggcombinefn, a.aggserialfn, a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn,
+                                                a.aggmfinalfn, a.aggfinalextra, a.aggmfinalextra, a.aggfinalmodify,
+                                                a.aggmfinalmodify, a.aggsortop::regoperator, a.aggtranstype::regtype,
+                                                a.aggtransspace, a.aggmtranstype::regtype, a.aggmtransspace,
+                                                a.agginitval, a.aggminitval)
+                                              FROM pg_aggregate a WHERE a.aggfnoid = p.oid)
                          ELSE pg_get_functiondef(p.oid) END),
                 p.proowner::regrole, p.proacl, obj_description(p.oid, 'pg_proc'))
     FROM pg_proc p WHERE p.pronamespace = 'chronicle'::regnamespace

@@ -134,3 +134,18 @@ SELECT regress.error_of($$SELECT 'not a sketch'::chronicle.quantile_sketch$$);
 SELECT regress.error_of($$SELECT 'qsketch:AQAG'::chronicle.quantile_sketch$$);
 SELECT regress.error_of($$SELECT 'qsketch:AQAGAQ=='::chronicle.quantile_sketch$$);
 SELECT regress.error_of($$SELECT 'qsketch:AgAGAA=='::chronicle.quantile_sketch$$);
+
+-- The plain aggregates' state type, which Citus ships between nodes: its text form round
+-- trips, its input is strict, and its support functions run only inside an aggregate.
+BEGIN;
+CREATE TEMP TABLE shipped AS
+SELECT 'q=0.5,0.99;' || chronicle.percentile_agg(x)::text AS text FROM generate_series(1, 1000) x;
+SELECT s.text::chronicle.sketch_state::text = s.text AS round_trip,
+       chronicle.percentiles_state_final(s.text::chronicle.sketch_state) AS percentiles
+  FROM shipped s;
+ROLLBACK;
+SELECT regress.error_of($$SELECT 'not a state'::chronicle.sketch_state$$);
+SELECT regress.error_of($$SELECT 'q=1.5;qsketch:AQAG'::chronicle.sketch_state$$);
+SELECT regress.error_of($$SELECT 'q=0.5;qsketch:AQAG'::chronicle.sketch_state$$);
+SELECT regress.error_of($$SELECT chronicle.sketch_state_trans(NULL, 1.0)$$);
+SELECT regress.error_of($$SELECT chronicle.sketch_state_combine(s, s) FROM (SELECT ('q=;' || chronicle.percentile_agg(1.0)::text)::chronicle.sketch_state AS s) x$$);
