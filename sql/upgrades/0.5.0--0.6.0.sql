@@ -35,37 +35,23 @@ DROP FUNCTION chronicle.rollup_trans(internal, chronicle.quantile_sketch);
 DROP FUNCTION chronicle.sketch_combine(internal, internal);
 DROP FUNCTION chronicle.sketch_serialize(internal);
 DROP FUNCTION chronicle.sketch_deserialize(bytea, internal);
--- As sql/finalize.sql: PUBLIC may call them (Citus calls them as the querying role).
-REVOKE ALL ON FUNCTION
-    chronicle.sketch_state_in(cstring),
-    chronicle.sketch_state_out(chronicle.sketch_state),
-    chronicle.sketch_state_recv(internal),
-    chronicle.sketch_state_send(chronicle.sketch_state),
-    chronicle.sketch_state_trans(chronicle.sketch_state, double precision),
-    chronicle.sketch_state_trans_with_error(chronicle.sketch_state, double precision, double precision),
-    chronicle.percentile_state_trans(chronicle.sketch_state, double precision, double precision),
-    chronicle.percentiles_state_trans(chronicle.sketch_state, double precision, double precision[]),
-    chronicle.rollup_state_trans(chronicle.sketch_state, chronicle.quantile_sketch),
-    chronicle.sketch_state_combine(chronicle.sketch_state, chronicle.sketch_state),
-    chronicle.sketch_state_final(chronicle.sketch_state),
-    chronicle.percentile_state_final(chronicle.sketch_state),
-    chronicle.percentiles_state_final(chronicle.sketch_state)
-FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-    chronicle.sketch_state_in(cstring),
-    chronicle.sketch_state_out(chronicle.sketch_state),
-    chronicle.sketch_state_recv(internal),
-    chronicle.sketch_state_send(chronicle.sketch_state),
-    chronicle.sketch_state_trans(chronicle.sketch_state, double precision),
-    chronicle.sketch_state_trans_with_error(chronicle.sketch_state, double precision, double precision),
-    chronicle.percentile_state_trans(chronicle.sketch_state, double precision, double precision),
-    chronicle.percentiles_state_trans(chronicle.sketch_state, double precision, double precision[]),
-    chronicle.rollup_state_trans(chronicle.sketch_state, chronicle.quantile_sketch),
-    chronicle.sketch_state_combine(chronicle.sketch_state, chronicle.sketch_state),
-    chronicle.sketch_state_final(chronicle.sketch_state),
-    chronicle.percentile_state_final(chronicle.sketch_state),
-    chronicle.percentiles_state_final(chronicle.sketch_state)
-TO PUBLIC;
+-- As sql/finalize.sql: PUBLIC may call the type's I/O and support functions (Citus calls
+-- them as the querying role), granted explicitly as a fresh install grants them.
+DO $$
+DECLARE
+  f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p
+            WHERE p.pronamespace = 'chronicle'::regnamespace
+              AND (p.proname LIKE 'sketch\_state\_%' OR p.proname LIKE '%\_state\_trans'
+                   OR p.proname LIKE '%\_state\_final')
+            ORDER BY p.oid
+  LOOP
+    EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+    EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
+  END LOOP;
+END
+$$;
 
 -- The administrators (the installer of a trusted install, service_role) hold the new
 -- export_stats, the write budget and propagate_claims as they hold export_claim: in the

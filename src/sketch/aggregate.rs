@@ -149,6 +149,39 @@ fn plain_state(relative_error: Option<f64>) -> AggState {
     }
 }
 
+/// The state of `percentile_agg(value, relative_error)`, from its first row.
+fn state_with_error(relative_error: Option<f64>) -> AggState {
+    let Some(relative_error) = relative_error else {
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "relative_error must not be NULL",
+        )
+    };
+    plain_state(Some(relative_error))
+}
+
+/// The state of `approx_percentile(value, quantile)`, from its first row.
+fn percentile_state(quantile: Option<f64>) -> AggState {
+    AggState {
+        sketch: sketch_with_error(None),
+        quantiles: vec![check_quantile(quantile)],
+    }
+}
+
+/// The state of `approx_percentiles(value, quantiles)`, from its first row.
+fn percentiles_state(quantiles: Option<QuantilesArg>) -> AggState {
+    let Some(quantiles) = quantiles else {
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "quantiles must not be NULL",
+        )
+    };
+    AggState {
+        sketch: sketch_with_error(None),
+        quantiles: quantiles.decode(),
+    }
+}
+
 #[pg_extern(immutable, parallel_safe)]
 fn sketch_trans(state: Internal, value: Option<f64>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     add(state, value, fcinfo, || plain_state(None))
@@ -161,15 +194,7 @@ fn sketch_trans_with_error(
     relative_error: Option<f64>,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Internal {
-    add(state, value, fcinfo, || {
-        let Some(relative_error) = relative_error else {
-            raise(
-                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                "relative_error must not be NULL",
-            )
-        };
-        plain_state(Some(relative_error))
-    })
+    add(state, value, fcinfo, || state_with_error(relative_error))
 }
 
 #[pg_extern(immutable, parallel_safe)]
@@ -193,10 +218,7 @@ fn percentile_trans(
     quantile: Option<f64>,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Internal {
-    add(state, value, fcinfo, || AggState {
-        sketch: sketch_with_error(None),
-        quantiles: vec![check_quantile(quantile)],
-    })
+    add(state, value, fcinfo, || percentile_state(quantile))
 }
 
 #[pg_extern(immutable, parallel_safe)]
@@ -254,18 +276,7 @@ fn percentiles_trans(
     quantiles: Option<QuantilesArg>,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Internal {
-    add(state, value, fcinfo, || {
-        let Some(quantiles) = quantiles else {
-            raise(
-                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                "quantiles must not be NULL",
-            )
-        };
-        AggState {
-            sketch: sketch_with_error(None),
-            quantiles: quantiles.decode(),
-        }
-    })
+    add(state, value, fcinfo, || percentiles_state(quantiles))
 }
 
 #[pg_extern(immutable, parallel_safe)]
@@ -341,15 +352,7 @@ fn sketch_state_trans_with_error(
     relative_error: Option<f64>,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<StateDatum> {
-    add_to_state(state, value, fcinfo, || {
-        let Some(relative_error) = relative_error else {
-            raise(
-                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                "relative_error must not be NULL",
-            )
-        };
-        plain_state(Some(relative_error))
-    })
+    add_to_state(state, value, fcinfo, || state_with_error(relative_error))
 }
 
 #[pg_extern(immutable, parallel_safe)]
@@ -359,10 +362,7 @@ fn percentile_state_trans(
     quantile: Option<f64>,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<StateDatum> {
-    add_to_state(state, value, fcinfo, || AggState {
-        sketch: sketch_with_error(None),
-        quantiles: vec![check_quantile(quantile)],
-    })
+    add_to_state(state, value, fcinfo, || percentile_state(quantile))
 }
 
 #[pg_extern(immutable, parallel_safe)]
@@ -372,18 +372,7 @@ fn percentiles_state_trans(
     quantiles: Option<QuantilesArg>,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<StateDatum> {
-    add_to_state(state, value, fcinfo, || {
-        let Some(quantiles) = quantiles else {
-            raise(
-                PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
-                "quantiles must not be NULL",
-            )
-        };
-        AggState {
-            sketch: sketch_with_error(None),
-            quantiles: quantiles.decode(),
-        }
-    })
+    add_to_state(state, value, fcinfo, || percentiles_state(quantiles))
 }
 
 /// `rollup(quantile_sketch)`: merges sketches, skipping NULLs. Sketches of different

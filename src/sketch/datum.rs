@@ -95,14 +95,15 @@ fn quantile_sketch_out(sketch: Sketch) -> &'static CStr {
     unsafe { CStr::from_ptr(PgMemoryContexts::CurrentMemoryContext.pstrdup(&text)) }
 }
 
-#[pg_extern(immutable, strict, parallel_safe)]
-fn quantile_sketch_recv(buffer: Internal) -> Sketch {
+/// The rest of a receive function's message, consumed so that the caller sees it read:
+/// the whole remaining message is the value.
+pub(crate) fn remaining_message(buffer: Internal) -> Vec<u8> {
     let buffer = buffer
         .unwrap()
         .expect("receive functions get a buffer")
         .cast_mut_ptr::<pg_sys::StringInfoData>();
-    // The whole remaining message is the sketch; consume it so the caller sees it read.
-    let bytes = unsafe {
+    // SAFETY: PostgreSQL passes a receive function its StringInfo, valid for the call.
+    unsafe {
         let buffer = &mut *buffer;
         let remaining = usize::try_from(buffer.len - buffer.cursor).unwrap_or(0);
         let start = buffer
@@ -111,7 +112,12 @@ fn quantile_sketch_recv(buffer: Internal) -> Sketch {
             .cast::<u8>();
         buffer.cursor = buffer.len;
         std::slice::from_raw_parts(start, remaining).to_vec()
-    };
+    }
+}
+
+#[pg_extern(immutable, strict, parallel_safe)]
+fn quantile_sketch_recv(buffer: Internal) -> Sketch {
+    let bytes = remaining_message(buffer);
     Sketch(QuantileSketch::from_bytes(&bytes).unwrap_or_else(|error| sketch_error(error)))
 }
 

@@ -22,6 +22,7 @@ use pgrx::{varlena, PgMemoryContexts};
 
 use crate::errors::raise;
 use crate::sketch::aggregate::AggState;
+use crate::sketch::datum::remaining_message;
 
 /// A `chronicle.sketch_state` datum as PostgreSQL passes it, undecoded: a read-write
 /// expanded state this module made, or a flat (possibly toasted) varlena.
@@ -248,20 +249,7 @@ fn sketch_state_out(state: StateDatum) -> &'static CStr {
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn sketch_state_recv(buffer: Internal) -> StateDatum {
-    let buffer = buffer
-        .unwrap()
-        .expect("receive functions get a buffer")
-        .cast_mut_ptr::<pg_sys::StringInfoData>();
-    let bytes = unsafe {
-        let buffer = &mut *buffer;
-        let remaining = usize::try_from(buffer.len - buffer.cursor).unwrap_or(0);
-        let start = buffer
-            .data
-            .add(usize::try_from(buffer.cursor).unwrap_or(0))
-            .cast::<u8>();
-        buffer.cursor = buffer.len;
-        std::slice::from_raw_parts(start, remaining).to_vec()
-    };
+    let bytes = remaining_message(buffer);
     let state = AggState::from_bytes(&bytes).unwrap_or_else(|| {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_BINARY_REPRESENTATION,
