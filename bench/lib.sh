@@ -40,9 +40,9 @@ fastest() {
     | awk '/^Time: / {print $2}' | sort -g | head -1
 }
 
-# ratio A B: A/B with two decimals.
+# ratio A B: A/B with two decimals; n/a when either is not a figure.
 ratio() {
-  awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a !~ /^[0-9.]+$/ || b !~ /^[0-9.]+$/ || b == 0) print "n/a"; else printf "%.2f", a / b }'
 }
 
 # latency DB TRANSACTIONS SCRIPT [pgbench args...]: mean milliseconds per transaction
@@ -53,4 +53,31 @@ latency() {
   out=$(pgbench -h "$BENCH_HOST" -p "$BENCH_PORT" -U postgres -n -M prepared -c 1 \
           -t "$transactions" -f "$script" "$@" "$db" 2>&1) || { echo "$out" >&2; return 1; }
   echo "$out" | awk '/^latency average = / {print $4; exit}'
+}
+
+# median VALUE...: the middle value (the lower middle of an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# major_package_exists PKG: whether the current major's Debian suite has PKG.
+major_package_exists() {
+  in_root apt-cache show "$1" >/dev/null 2>&1
+}
+
+# ensure_pgmq: pgmq, the export queue's peer, from its release source in the vendor
+# directory (SQL only: its install script and control file), never committed here.
+PGMQ_VERSION=1.5.1
+ensure_pgmq() {
+  local extdir tarball=$VENDOR_DIR/pgmq-$PGMQ_VERSION.tar.gz src
+  extdir=$(pg_tool pg_config --sharedir)/extension
+  in_root test -f "$extdir/pgmq--$PGMQ_VERSION.sql" && return 0
+  [ -f "$tarball" ] || fail "pgmq's release source $tarball is missing (set CHRONICLE_VENDOR_DIR to the directory that has it)"
+  src=$(mktemp -d)
+  tar -xzf "$tarball" -C "$src" --strip-components=2 \
+    "pgmq-$PGMQ_VERSION/pgmq-extension/pgmq.control" "pgmq-$PGMQ_VERSION/pgmq-extension/sql/pgmq.sql"
+  chmod -R a+rX "$src"
+  in_root install -m 644 "$src/pgmq.control" "$extdir/pgmq.control"
+  in_root install -m 644 "$src/sql/pgmq.sql" "$extdir/pgmq--$PGMQ_VERSION.sql"
+  rm -rf "$src"
 }

@@ -157,6 +157,16 @@ ensure_host_packages() {
     || fail "installing ${missing[*]} on the host failed; see $logfile"
 }
 
+# ensure_major_packages PKG...: Debian packages in the current major's userland (the
+# host's, or its root's).
+ensure_major_packages() {
+  if [ -n "$PG_ROOT" ]; then
+    APT_PACKAGES+=("$@"); ensure_root
+  else
+    ensure_host_packages "$@"
+  fi
+}
+
 # The mirror the machine's own apt sources name.
 debian_mirror() {
   local mirror
@@ -431,7 +441,7 @@ ensure_citus() {
   local tarball=$VENDOR_DIR/citus-$CITUS_VERSION.tar.gz
   [ -f "$tarball" ] || fail "Citus's release source $tarball is missing (set CHRONICLE_VENDOR_DIR to the directory that has it)"
   local packages=(liblz4-dev libzstd-dev libkrb5-dev libicu-dev libssl-dev libxml2-dev libxslt1-dev libselinux1-dev libpam0g-dev libreadline-dev zlib1g-dev)
-  if [ -n "$PG_ROOT" ]; then APT_PACKAGES+=("${packages[@]}"); ensure_root; else ensure_host_packages "${packages[@]}"; fi
+  ensure_major_packages "${packages[@]}"
   local src=$RUN_DIR/citus-build/pg$PG_MAJOR logfile=$LOG_DIR/citus-build-pg$PG_MAJOR.log
   log "building Citus $CITUS_VERSION for PostgreSQL $PG_MAJOR from $tarball (log: $logfile)"
   as_root rm -rf "$src"; as_root mkdir -p "$src"

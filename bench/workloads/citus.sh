@@ -47,7 +47,6 @@ CONT="SELECT command_name, percentile_cont($Q::float8[]) WITHIN GROUP (ORDER BY 
 
 # One query's time in ms (psql's \timing), run once.
 once() { citus_psql -c 'SET jit = off' -c '\timing on' -c "$1" | awk '/^Time: / {print $2}'; }
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 received() {
   citus_psql -At -c 'SET jit = off' -c "EXPLAIN (ANALYZE, VERBOSE, COSTS OFF, TIMING OFF) $1" \
     | awk '/Tuple data received from nodes:/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) {n = $i; u = $(i + 1)}}
@@ -72,10 +71,10 @@ for _ in $(seq "$ROUNDS"); do
   floor_ms+=("$(once "$FLOOR")"); sketch_ms+=("$(once "$SKETCH")"); sketch2_ms+=("$(once "$SKETCH2")")
   cont_ms+=("$(once "$CONT")")
 done
-floor=$(printf '%s\n' "${floor_ms[@]}" | median)
-sketch=$(printf '%s\n' "${sketch_ms[@]}" | median)
-sketch2=$(printf '%s\n' "${sketch2_ms[@]}" | median)
-cont=$(printf '%s\n' "${cont_ms[@]}" | median)
+floor=$(median "${floor_ms[@]}")
+sketch=$(median "${sketch_ms[@]}")
+sketch2=$(median "${sketch2_ms[@]}")
+cont=$(median "${cont_ms[@]}")
 floor_bytes=$(received "$FLOOR"); sketch_bytes=$(received_partial "$SKETCH"); sketch2_bytes=$(received_partial "$SKETCH2"); cont_bytes=$(received "$CONT")
 
 # Writes through the coordinator, 4 clients, interleaved rounds.
@@ -91,8 +90,8 @@ for _ in $(seq 3); do
   record_tps+=("$(citus_tps "$S/record.sql")"); plain_tps+=("$(citus_tps "$S/plain.sql")")
 done
 rm -rf "$S"
-record=$(printf '%s\n' "${record_tps[@]}" | median)
-plain=$(printf '%s\n' "${plain_tps[@]}" | median)
+record=$(median "${record_tps[@]}")
+plain=$(median "${plain_tps[@]}")
 
 cat <<TABLE
 ### Citus: a coordinator and two workers on one machine, $ROWS executions in 8 shards

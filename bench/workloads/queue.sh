@@ -3,7 +3,8 @@
 # (latest mode, one file per entity), then claimed (batches of 10) and acknowledged in a
 # second transaction, as an exporter does, with 1, 4 and 8 consumers. Anchors in the same
 # run: a plain FOR UPDATE SKIP LOCKED table doing the same claim-then-ack work (leases and
-# tokens included, nothing else), and PgQ (one consumer: PgQ consumers each receive every
+# tokens included, nothing else), pgmq (the queue Supabase ships: read with a visibility
+# timeout, then delete; no per-file order, lease token, retry or dead rows), and PgQ (one consumer: PgQ consumers each receive every
 # event; sharing work needs pgq_coop, which Debian does not package). Then a soak: 1M
 # exports through writers, consumers and a pruner at once, with the queue's size before
 # and after. Then a deep backlog on a few files (every_version on 10 hot entities), whose
@@ -17,9 +18,12 @@ trap 'rm -rf "$S"' EXIT
 EXPORTS=${BENCH_QUEUE_EXPORTS:-50000}
 SOAK=${BENCH_QUEUE_SOAK:-1000000}
 DEEP=${BENCH_QUEUE_DEEP:-30000}
+ensure_pgmq
 fresh_db $DB
 bench_psql $DB -q <<'SQL'
 CREATE EXTENSION pgq;
+CREATE EXTENSION pgmq;
+SELECT pgmq.create('jobs');
 SELECT count(*) FROM chronicle.set_gist_target('q', 'abc123');
 CREATE TABLE plain_queue (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -51,6 +55,9 @@ DOC="jsonb_build_object('r', random(), 'theme', 'dark', 'flags', jsonb_build_arr
 enqueue_chronicle() {
   bench_psql $DB -q -c "SELECT count(chronicle.put_state('q', i::text, $DOC)) FROM generate_series(1, $EXPORTS) i" >/dev/null
 }
+enqueue_pgmq() {
+  bench_psql $DB -q -c "SELECT count(*) FROM pgmq.send_batch('jobs', ARRAY(SELECT $DOC FROM generate_series(1, $EXPORTS)))" >/dev/null
+}
 enqueue_plain() {
   bench_psql $DB -q -c "INSERT INTO plain_queue (payload) SELECT ($DOC)::text FROM generate_series(1, $EXPORTS)" >/dev/null
 }
@@ -72,6 +79,12 @@ UPDATE plain_queue q SET status = 'done', lease_token = NULL
  WHERE q.id = a.i AND q.lease_token = a.t AND q.status = 'in_flight';
 SQL
 
+# pgmq's consumer: up to 10 messages hidden for 30 s, then deleted, in two transactions.
+cat >"$S/pgmq.sql" <<'SQL'
+SELECT coalesce(array_agg(msg_id), '{}') AS ids FROM pgmq.read('jobs', 30, 10) \gset
+SELECT count(*) FROM pgmq.delete('jobs', ':ids'::bigint[]);
+SQL
+
 # drain SCRIPT CLIENTS COUNT_QUERY: runs CLIENTS consumers until COUNT_QUERY reaches 0;
 # prints exports acknowledged per second. Consumers run a fixed number of transactions
 # (-t), never stopped between claim and ack, so no lease is left to expire.
@@ -91,28 +104,27 @@ drain() {
 
 CHRONICLE_LEFT="SELECT pending + in_flight FROM chronicle.export_stats()"
 PLAIN_LEFT="SELECT count(*) FROM plain_queue WHERE status <> 'done'"
-# median VALUE...: the middle one.
-median() {
-  printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
+PGMQ_LEFT="SELECT count(*) FROM pgmq.q_jobs"
 # Runs of a few seconds on a shared 2-core machine vary by ±10% (autovacuum, neighbours),
 # so each figure is the median of ROUNDS runs, the two queues taking turns.
 ROUNDS=${BENCH_QUEUE_ROUNDS:-3}
-declare -A chronicle plain runs
+declare -A chronicle plain pgmq runs
 for clients in 1 4 8; do
-  chronicle_runs=(); plain_runs=()
+  chronicle_runs=(); plain_runs=(); pgmq_runs=()
   for _ in $(seq 1 "$ROUNDS"); do
     enqueue_chronicle; chronicle_runs+=("$(drain "$S/chronicle.sql" $clients "$CHRONICLE_LEFT")")
+    enqueue_pgmq; pgmq_runs+=("$(drain "$S/pgmq.sql" $clients "$PGMQ_LEFT")")
     enqueue_plain; plain_runs+=("$(drain "$S/plain.sql" $clients "$PLAIN_LEFT")")
     # Each run starts clean: the plain table is truncated, the queue pruned and vacuumed
     # (what autovacuum does within a minute), so that a run does not inherit the dead
     # rows of the one before.
     bench_psql $DB -q -c "SELECT chronicle.prune_export_queue('0 seconds')" -c "VACUUM chronicle.gist_export_queue" \
-      -c "TRUNCATE plain_queue" >/dev/null
+      -c "TRUNCATE plain_queue" -c "VACUUM pgmq.q_jobs" >/dev/null
   done
   chronicle[$clients]=$(median "${chronicle_runs[@]}")
   plain[$clients]=$(median "${plain_runs[@]}")
-  runs[$clients]="${chronicle_runs[*]} / ${plain_runs[*]}"
+  pgmq[$clients]=$(median "${pgmq_runs[@]}")
+  runs[$clients]="${chronicle_runs[*]} / ${pgmq_runs[*]} / ${plain_runs[*]}"
 done
 
 # Deep backlog: DEEP exports over 10 files in every_version mode, 8 consumers. The
@@ -215,13 +227,14 @@ mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'; }
 cat <<TABLE
 ### Gist export queue: claim (batches of 10) then ack, $EXPORTS exports per run, median of $ROUNDS runs
 
-| consumers | chronicle queue (exports/s) | plain SKIP LOCKED table (exports/s) | ratio | target |
-|---:|---:|---:|---:|---|
-| 1 | ${chronicle[1]} | ${plain[1]} | $(ratio "${chronicle[1]}" "${plain[1]}") | ≥ 1 |
-| 4 | ${chronicle[4]} | ${plain[4]} | $(ratio "${chronicle[4]}" "${plain[4]}") | ≥ 1 |
-| 8 | ${chronicle[8]} | ${plain[8]} | $(ratio "${chronicle[8]}" "${plain[8]}") | ≥ 1 |
+| consumers | chronicle queue (exports/s) | pgmq $PGMQ_VERSION (messages/s) | vs pgmq | plain SKIP LOCKED table (exports/s) | vs plain | target |
+|---:|---:|---:|---:|---:|---:|---|
+| 1 | ${chronicle[1]} | ${pgmq[1]} | $(ratio "${chronicle[1]}" "${pgmq[1]}") | ${plain[1]} | $(ratio "${chronicle[1]}" "${plain[1]}") | ≥ 1 against both |
+| 4 | ${chronicle[4]} | ${pgmq[4]} | $(ratio "${chronicle[4]}" "${pgmq[4]}") | ${plain[4]} | $(ratio "${chronicle[4]}" "${plain[4]}") | ≥ 1 against both |
+| 8 | ${chronicle[8]} | ${pgmq[8]} | $(ratio "${chronicle[8]}" "${pgmq[8]}") | ${plain[8]} | $(ratio "${chronicle[8]}" "${plain[8]}") | ≥ 1 against both |
 
-Every run (chronicle / plain, exports/s): 1 consumer ${runs[1]}; 4 consumers ${runs[4]}; 8 consumers ${runs[8]}.
+pgmq: \`pgmq.read('jobs', 30, 10)\` then \`pgmq.delete('jobs', ids)\`, in two transactions like the others.
+Every run (chronicle / pgmq / plain, per second): 1 consumer ${runs[1]}; 4 consumers ${runs[4]}; 8 consumers ${runs[8]}.
 
 Deep backlog: $(( DEEP / 1000 * 1000 )) exports queued over 10 files in every_version mode (each file's exports leave
 one at a time, in order), 8 consumers:
