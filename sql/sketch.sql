@@ -5,11 +5,15 @@
 -- function), and those over raw values also have a moving form with an internal state,
 -- so window frames cost O(1) per row.
 --
+-- SSPACE: a sketch of real durations holds a few kB; 8 kB is what the planner assumed for
+-- the internal state before, so hash aggregation is chosen as it was.
+--
 -- CREATE OR REPLACE: an upgrade step includes this part of the file (sql/upgrades/).
 
 CREATE OR REPLACE AGGREGATE chronicle.percentile_agg(value double precision) (
     SFUNC = chronicle.sketch_state_trans,
     STYPE = chronicle.sketch_state,
+    SSPACE = 8192,
     FINALFUNC = chronicle.sketch_state_final,
     COMBINEFUNC = chronicle.sketch_state_combine,
     MSFUNC = chronicle.sketch_trans,
@@ -24,6 +28,7 @@ COMMENT ON AGGREGATE chronicle.percentile_agg(double precision) IS
 CREATE OR REPLACE AGGREGATE chronicle.percentile_agg(value double precision, relative_error double precision) (
     SFUNC = chronicle.sketch_state_trans_with_error,
     STYPE = chronicle.sketch_state,
+    SSPACE = 8192,
     FINALFUNC = chronicle.sketch_state_final,
     COMBINEFUNC = chronicle.sketch_state_combine,
     MSFUNC = chronicle.sketch_trans_with_error,
@@ -38,6 +43,7 @@ COMMENT ON AGGREGATE chronicle.percentile_agg(double precision, double precision
 CREATE OR REPLACE AGGREGATE chronicle.rollup(sketch chronicle.quantile_sketch) (
     SFUNC = chronicle.rollup_state_trans,
     STYPE = chronicle.sketch_state,
+    SSPACE = 8192,
     FINALFUNC = chronicle.sketch_state_final,
     COMBINEFUNC = chronicle.sketch_state_combine,
     PARALLEL = SAFE
@@ -48,6 +54,7 @@ COMMENT ON AGGREGATE chronicle.rollup(chronicle.quantile_sketch) IS
 CREATE OR REPLACE AGGREGATE chronicle.approx_percentile(value double precision, quantile double precision) (
     SFUNC = chronicle.percentile_state_trans,
     STYPE = chronicle.sketch_state,
+    SSPACE = 8192,
     FINALFUNC = chronicle.percentile_state_final,
     COMBINEFUNC = chronicle.sketch_state_combine,
     MSFUNC = chronicle.percentile_trans,
@@ -62,6 +69,7 @@ COMMENT ON AGGREGATE chronicle.approx_percentile(double precision, double precis
 CREATE OR REPLACE AGGREGATE chronicle.approx_percentiles(value double precision, quantiles double precision[]) (
     SFUNC = chronicle.percentiles_state_trans,
     STYPE = chronicle.sketch_state,
+    SSPACE = 8192,
     FINALFUNC = chronicle.percentiles_state_final,
     COMBINEFUNC = chronicle.sketch_state_combine,
     MSFUNC = chronicle.percentiles_trans,

@@ -68,6 +68,8 @@ struct ExpandedState {
     state: *mut AggState,
     /// The flat form, computed by `flat_size` for the `flatten_into` that follows it.
     flat: *mut Vec<u8>,
+    /// Whether its context has moved from the aggregate context to the holder ([`adopt`]).
+    adopted: bool,
 }
 
 static METHODS: pg_sys::ExpandedObjectMethods = pg_sys::ExpandedObjectMethods {
@@ -145,9 +147,146 @@ fn new_expanded(
         pg_sys::EOH_init_header(&mut (*object).header, &METHODS, context);
         (*object).state = PgMemoryContexts::For(context).leak_and_drop_on_delete(state);
         (*object).flat = PgMemoryContexts::For(context).leak_and_drop_on_delete(Vec::new());
+        (*object).adopted = false;
+        placed(parent, object);
         let datum = pg_sys::Datum::from((*object).header.eoh_rw_ptr.as_mut_ptr());
         (datum, &mut *(*object).state)
     }
+}
+
+// Where the states live. nodeAgg keeps a state a transition returns in place, without
+// copying it, only when the state's context is a child of the aggregate context, so a new
+// state is made there. But hash aggregation adds up the memory of every context under the
+// aggregate context each time it adds a group: with a context per group, a query with many
+// groups became quadratic (100,000 groups took minutes). So once nodeAgg has kept a state
+// (by the next call into the same aggregate context), its context moves to a holder beside
+// the aggregate context, one per aggregate context, which goes when that context is reset
+// or deleted. Each state is still deleted on its own if PostgreSQL deletes it.
+
+/// What is known of one live aggregate context, by address.
+struct Placement {
+    aggregate_context: usize,
+    /// The holder of its kept states; 0 until one is kept.
+    holder: usize,
+    /// The state made last, not yet moved to the holder; 0 for none.
+    pending: usize,
+}
+
+thread_local! {
+    /// The aggregate contexts making sketch states now (a backend has a few at a time).
+    static PLACEMENTS: std::cell::RefCell<Vec<Placement>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn with_placement<R>(aggregate_context: usize, f: impl FnOnce(Option<&mut Placement>) -> R) -> R {
+    PLACEMENTS.with(|placements| {
+        let mut placements = placements.borrow_mut();
+        f(placements
+            .iter_mut()
+            .find(|p| p.aggregate_context == aggregate_context))
+    })
+}
+
+/// Forgets an aggregate context, returning its holder if it had one.
+fn forget(aggregate_context: usize) -> usize {
+    PLACEMENTS.with(|placements| {
+        let mut placements = placements.borrow_mut();
+        match placements
+            .iter()
+            .position(|p| p.aggregate_context == aggregate_context)
+        {
+            Some(index) => placements.swap_remove(index).holder,
+            None => 0,
+        }
+    })
+}
+
+/// Dropped when the aggregate context is reset or deleted (states made there but not yet
+/// moved go with it): deletes its holder, with the states in it, unless the holder went
+/// first.
+struct PlacementOwner(usize);
+
+impl Drop for PlacementOwner {
+    fn drop(&mut self) {
+        let holder = forget(self.0);
+        if holder != 0 {
+            unsafe { pg_sys::MemoryContextDelete(holder as pg_sys::MemoryContext) };
+        }
+    }
+}
+
+/// Dropped when a holder is deleted: when it goes before its aggregate context (both
+/// children of one parent being deleted), the aggregate context is forgotten with it.
+struct HolderGone(usize);
+
+impl Drop for HolderGone {
+    fn drop(&mut self) {
+        forget(self.0);
+    }
+}
+
+/// Records a state just made in `aggregate_context`, moving the one made before it there
+/// to the holder: nodeAgg has kept or copied that one by now.
+unsafe fn placed(aggregate_context: pg_sys::MemoryContext, object: *mut ExpandedState) {
+    let key = aggregate_context as usize;
+    let previous = with_placement(key, |placement| {
+        placement.map(|p| std::mem::replace(&mut p.pending, object as usize))
+    });
+    match previous {
+        Some(0) => {}
+        Some(previous) => adopt(previous as *mut ExpandedState),
+        None => {
+            PLACEMENTS.with(|placements| {
+                placements.borrow_mut().push(Placement {
+                    aggregate_context: key,
+                    holder: 0,
+                    pending: object as usize,
+                })
+            });
+            PgMemoryContexts::For(aggregate_context).leak_and_drop_on_delete(PlacementOwner(key));
+        }
+    }
+}
+
+/// Moves a kept state from its aggregate context to that context's holder, made beside it
+/// (a child of its parent, so that nothing counting the aggregate context's memory walks
+/// the states) on first use.
+unsafe fn adopt(object: *mut ExpandedState) {
+    if (*object).adopted {
+        return;
+    }
+    let context = (*object).header.eoh_context;
+    let aggregate_context = (*context).parent;
+    let key = aggregate_context as usize;
+    let known = with_placement(key, |placement| {
+        placement.map(|p| {
+            if p.pending == object as usize {
+                p.pending = 0;
+            }
+            p.holder
+        })
+    });
+    let Some(mut holder) = known else {
+        // Not made by `new_expanded` in a context we track: leave it where it is.
+        return;
+    };
+    if holder == 0 {
+        let made = pg_sys::AllocSetContextCreateInternal(
+            (*aggregate_context).parent,
+            c"chronicle sketch states".as_ptr(),
+            pg_sys::ALLOCSET_SMALL_MINSIZE as usize,
+            pg_sys::ALLOCSET_SMALL_INITSIZE as usize,
+            pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
+        );
+        PgMemoryContexts::For(made).leak_and_drop_on_delete(HolderGone(key));
+        holder = made as usize;
+        with_placement(key, |placement| {
+            if let Some(p) = placement {
+                p.holder = holder;
+            }
+        });
+    }
+    pg_sys::MemoryContextSetParent(context, holder as pg_sys::MemoryContext);
+    (*object).adopted = true;
 }
 
 /// The memory context that outlives the rows of the current aggregate.
@@ -173,6 +312,9 @@ pub fn state_for_update(
     if let Some(StateDatum(datum)) = arg {
         unsafe {
             if let Some(object) = expanded(datum, false) {
+                if !(*object).adopted {
+                    adopt(object);
+                }
                 return (datum, &mut *(*object).state);
             }
         }
