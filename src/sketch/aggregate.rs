@@ -15,7 +15,7 @@ use quantile_sketch::{QuantileSketch, DEFAULT_RELATIVE_ERROR};
 
 use crate::errors::raise;
 use crate::sketch::datum::Sketch;
-use crate::sketch::state::{aggregate_context, read_state, result, state_for_update, StateDatum};
+use crate::sketch::state::{aggregate_context, read_state, state_for_update, StateDatum};
 use crate::sketch::{check_quantile, sketch_error};
 
 /// The running state of one sketch aggregate.
@@ -63,6 +63,38 @@ impl AggState {
         Some(AggState { sketch, quantiles })
     }
 
+    fn add(&mut self, value: f64) {
+        self.sketch
+            .add(value)
+            .unwrap_or_else(|error| sketch_error(error));
+    }
+
+    fn merge(&mut self, sketch: &QuantileSketch) {
+        self.sketch
+            .merge(sketch)
+            .unwrap_or_else(|error| sketch_error(error));
+    }
+
+    /// What `percentile_agg` and `rollup` return: the sketch; NULL when there were no values.
+    fn sketch_result(&self) -> Option<Sketch> {
+        (!self.sketch.is_empty()).then(|| Sketch(self.sketch.clone()))
+    }
+
+    /// What `approx_percentile` returns.
+    fn percentile_result(&self) -> Option<f64> {
+        let quantile = *self.quantiles.first()?;
+        self.sketch
+            .quantile(quantile)
+            .unwrap_or_else(|error| sketch_error(error))
+    }
+
+    /// What `approx_percentiles` returns.
+    fn percentiles_result(&self) -> Option<Vec<f64>> {
+        self.sketch
+            .quantiles(&self.quantiles)
+            .unwrap_or_else(|error| sketch_error(error))
+    }
+
     /// `q=<quantiles, comma separated>;<the sketch's text>`.
     pub fn to_text(&self) -> String {
         let quantiles: Vec<String> = self.quantiles.iter().map(|q| format!("{q:?}")).collect();
@@ -107,18 +139,12 @@ fn add(
     };
     match state_of(&mut state) {
         Some(existing) => {
-            existing
-                .sketch
-                .add(value)
-                .unwrap_or_else(|error| sketch_error(error));
+            existing.add(value);
             state
         }
         None => {
             let mut fresh = new_state();
-            fresh
-                .sketch
-                .add(value)
-                .unwrap_or_else(|error| sketch_error(error));
+            fresh.add(value);
             into_internal(aggregate_context(fcinfo), fresh)
         }
     }
@@ -291,27 +317,17 @@ fn percentiles_inv(
 /// The sketch of the aggregated values; NULL when there were none.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn sketch_final(mut state: Internal) -> Option<Sketch> {
-    let state = state_of(&mut state)?;
-    (!state.sketch.is_empty()).then(|| Sketch(state.sketch.clone()))
+    state_of(&mut state)?.sketch_result()
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn percentile_final(mut state: Internal) -> Option<f64> {
-    let state = state_of(&mut state)?;
-    let quantile = *state.quantiles.first()?;
-    state
-        .sketch
-        .quantile(quantile)
-        .unwrap_or_else(|error| sketch_error(error))
+    state_of(&mut state)?.percentile_result()
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn percentiles_final(mut state: Internal) -> Option<Vec<f64>> {
-    let state = state_of(&mut state)?;
-    state
-        .sketch
-        .quantiles(&state.quantiles)
-        .unwrap_or_else(|error| sketch_error(error))
+    state_of(&mut state)?.percentiles_result()
 }
 
 // The plain (non-window) aggregates keep their state in a `chronicle.sketch_state`
@@ -326,14 +342,11 @@ fn add_to_state(
     fresh: impl FnOnce() -> AggState,
 ) -> Option<StateDatum> {
     let Some(value) = value else {
-        return state.map(|state| result(state.datum()));
+        return state;
     };
-    let (datum, existing) = state_for_update(state, fcinfo, fresh);
-    existing
-        .sketch
-        .add(value)
-        .unwrap_or_else(|error| sketch_error(error));
-    Some(result(datum))
+    let (state, existing) = state_for_update(state, fcinfo, fresh);
+    existing.add(value);
+    Some(state)
 }
 
 #[pg_extern(immutable, parallel_safe)]
@@ -384,22 +397,19 @@ fn rollup_state_trans(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Option<StateDatum> {
     let Some(Sketch(sketch)) = sketch else {
-        return state.map(|state| result(state.datum()));
+        return state;
     };
     let Some(state) = state else {
-        let (datum, _) = state_for_update(None, fcinfo, || AggState {
+        let (state, _) = state_for_update(None, fcinfo, || AggState {
             sketch,
             quantiles: Vec::new(),
         });
-        return Some(result(datum));
+        return Some(state);
     };
-    let (datum, existing) =
+    let (state, existing) =
         state_for_update(Some(state), fcinfo, || unreachable!("a state was given"));
-    existing
-        .sketch
-        .merge(&sketch)
-        .unwrap_or_else(|error| sketch_error(error));
-    Some(result(datum))
+    existing.merge(&sketch);
+    Some(state)
 }
 
 /// Merges two partial states (parallel plans; Citus's workers into its coordinator).
@@ -410,39 +420,26 @@ fn sketch_state_combine(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> StateDatum {
     let other = read_state(second);
-    let (datum, existing) =
+    let (state, existing) =
         state_for_update(Some(first), fcinfo, || unreachable!("a state was given"));
-    existing
-        .sketch
-        .merge(&other.sketch)
-        .unwrap_or_else(|error| sketch_error(error));
+    existing.merge(&other.sketch);
     if existing.quantiles.is_empty() {
         existing.quantiles.clone_from(&other.quantiles);
     }
-    result(datum)
+    state
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn sketch_state_final(state: StateDatum) -> Option<Sketch> {
-    let state = read_state(state);
-    (!state.sketch.is_empty()).then(|| Sketch(state.sketch.clone()))
+    read_state(state).sketch_result()
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn percentile_state_final(state: StateDatum) -> Option<f64> {
-    let state = read_state(state);
-    let quantile = *state.quantiles.first()?;
-    state
-        .sketch
-        .quantile(quantile)
-        .unwrap_or_else(|error| sketch_error(error))
+    read_state(state).percentile_result()
 }
 
 #[pg_extern(immutable, strict, parallel_safe)]
 fn percentiles_state_final(state: StateDatum) -> Option<Vec<f64>> {
-    let state = read_state(state);
-    state
-        .sketch
-        .quantiles(&state.quantiles)
-        .unwrap_or_else(|error| sketch_error(error))
+    read_state(state).percentiles_result()
 }

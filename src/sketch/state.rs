@@ -133,7 +133,7 @@ unsafe fn expanded(datum: pg_sys::Datum, read_only_too: bool) -> Option<*mut Exp
 fn new_expanded(
     parent: pg_sys::MemoryContext,
     state: AggState,
-) -> (pg_sys::Datum, &'static mut AggState) {
+) -> (StateDatum, &'static mut AggState) {
     unsafe {
         let context = pg_sys::AllocSetContextCreateInternal(
             parent,
@@ -150,7 +150,7 @@ fn new_expanded(
         (*object).adopted = false;
         placed(parent, object);
         let datum = pg_sys::Datum::from((*object).header.eoh_rw_ptr.as_mut_ptr());
-        (datum, &mut *(*object).state)
+        (StateDatum(datum), &mut *(*object).state)
     }
 }
 
@@ -308,14 +308,14 @@ pub fn state_for_update(
     arg: Option<StateDatum>,
     fcinfo: pg_sys::FunctionCallInfo,
     fresh: impl FnOnce() -> AggState,
-) -> (pg_sys::Datum, &'static mut AggState) {
+) -> (StateDatum, &'static mut AggState) {
     if let Some(StateDatum(datum)) = arg {
         unsafe {
             if let Some(object) = expanded(datum, false) {
                 if !(*object).adopted {
                     adopt(object);
                 }
-                return (datum, &mut *(*object).state);
+                return (StateDatum(datum), &mut *(*object).state);
             }
         }
         let state = read_state(StateDatum(datum));
@@ -342,16 +342,6 @@ pub fn read_state(arg: StateDatum) -> Cow<'static, AggState> {
                 "malformed quantile sketch aggregate state",
             )
         }))
-    }
-}
-
-pub fn result(datum: pg_sys::Datum) -> StateDatum {
-    StateDatum(datum)
-}
-
-impl StateDatum {
-    pub fn datum(&self) -> pg_sys::Datum {
-        self.0
     }
 }
 
