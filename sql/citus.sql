@@ -35,8 +35,21 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  distributed_tables regclass[] := ARRAY['chronicle.command_executions', 'chronicle.metrics_changes',
-                                         'chronicle.metrics_horizon']::regclass[];
+  execution_tables regclass[] := ARRAY['chronicle.command_executions', 'chronicle.metrics_changes']::regclass[];
+  -- The state store, by entity_id: an entity's head, versions, deletion records, warn-mode
+  -- violations and pending exports in one shard, so its writes run on one worker.
+  state_tables regclass[] := ARRAY['chronicle.state_entities', 'chronicle.state_versions',
+                                   'chronicle.state_deletions', 'chronicle.state_schema_violations',
+                                   'chronicle.gist_export_outbox']::regclass[];
+  -- Read by every write, on every worker.
+  reference_tables regclass[] := ARRAY['chronicle.metrics_horizon', 'chronicle.state_schemas',
+                                       'chronicle.gist_targets']::regclass[];
+  -- The state writes, run on the worker that holds the entity (their second argument).
+  delegated regprocedure[] := ARRAY['chronicle.put_state(text, text, jsonb, integer, uuid)',
+                                    'chronicle.patch_state(text, text, jsonb, uuid)',
+                                    'chronicle.revert_state(text, text, integer, uuid)',
+                                    'chronicle.delete_state(text, text)']::regprocedure[];
+  f regprocedure;
   t regclass;
   statement text;
   has_rows boolean;
@@ -80,33 +93,36 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
 
-  -- Done already: say what is distributed how, and change nothing.
-  IF NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = 'chronicle.command_executions'::regclass) THEN
-    -- The tables are distributed before any row is written: this release moves none.
-    FOREACH t IN ARRAY distributed_tables LOOP
+  -- The tables are distributed before any row is written: this release moves none.
+  -- (Reference tables are copied with their rows.) What is distributed already is not
+  -- looked at: each part below is done once, and a call after that changes nothing.
+  FOREACH t IN ARRAY execution_tables || state_tables LOOP
+    IF NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = t) THEN
       EXECUTE format('SELECT EXISTS (SELECT FROM %s)', t) INTO has_rows;
       IF has_rows THEN
         RAISE EXCEPTION 'chronicle.distribute() cannot move the rows % already holds', t
           USING ERRCODE = 'object_not_in_prerequisite_state',
                 HINT = 'Distribute right after CREATE EXTENSION pg_chronicle, before anything is written.';
       END IF;
-    END LOOP;
+    END IF;
+  END LOOP;
 
+  -- The triggers (lifecycle and redaction, metrics changes, the history guards) then run
+  -- on every shard.
+  PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+  IF shard_count IS NOT NULL THEN
+    PERFORM set_config('citus.shard_count', shard_count::text, true);
+  END IF;
+
+  IF NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = 'chronicle.command_executions'::regclass) THEN
     PERFORM chronicle._distribute_on_workers(policies || tables);
     FOREACH statement IN ARRAY policies || tables LOOP
       EXECUTE statement;
     END LOOP;
 
-    -- The triggers (lifecycle and redaction, metrics changes) then run on every shard.
-    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-    IF shard_count IS NOT NULL THEN
-      PERFORM set_config('citus.shard_count', shard_count::text, true);
-    END IF;
     PERFORM create_distributed_table('chronicle.command_executions', 'id');
     PERFORM create_distributed_table('chronicle.metrics_changes', 'execution_id',
                                      colocate_with => 'chronicle.command_executions');
-    -- Read by the triggers on every worker.
-    PERFORM create_reference_table('chronicle.metrics_horizon');
 
     CREATE POLICY "Users see own executions" ON chronicle.command_executions
         FOR SELECT USING (user_id = chronicle.current_user_id());
@@ -117,12 +133,28 @@ BEGIN
         WITH CHECK (user_id = chronicle.current_user_id());
   END IF;
 
+  FOREACH t IN ARRAY reference_tables LOOP
+    IF NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = t) THEN
+      PERFORM create_reference_table(t);
+    END IF;
+  END LOOP;
+
+  IF NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = 'chronicle.state_entities'::regclass) THEN
+    PERFORM create_distributed_table('chronicle.state_entities', 'entity_id');
+    FOREACH t IN ARRAY state_tables[2:] LOOP
+      PERFORM create_distributed_table(t, 'entity_id', colocate_with => 'chronicle.state_entities');
+    END LOOP;
+    FOREACH f IN ARRAY delegated LOOP
+      PERFORM create_distributed_function(f, '$2', colocate_with => 'chronicle.state_entities');
+    END LOOP;
+  END IF;
+
   RETURN QUERY
   SELECT p.logicalrelid::regclass,
          CASE WHEN p.partmethod = 'h' THEN 'distributed by ' || column_to_column_name(p.logicalrelid, p.partkey)
               ELSE 'reference table' END
     FROM pg_dist_partition p
-   WHERE p.logicalrelid = ANY (distributed_tables)
+   WHERE p.logicalrelid = ANY (execution_tables || state_tables || reference_tables)
    ORDER BY p.logicalrelid::text;
 END
 $$;

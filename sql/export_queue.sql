@@ -51,6 +51,9 @@ BEGIN
     RAISE EXCEPTION 'lease must be a positive interval, not %', coalesce(lease::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  -- On Citus, the exports that writes on the workers added to the outbox join the queue
+  -- first (docs/export-queue.md#on-citus); on one server this returns at once.
+  PERFORM chronicle._export_take_outbox();
   RETURN QUERY
   WITH candidates AS (
     SELECT q.id
@@ -352,13 +355,20 @@ $$;
 -- the time the backlog takes at that rate (NULL when nothing is pending or nothing was
 -- delivered lately). With the write budget spent, an every_version backlog grows
 -- visibly here instead of the exporters exceeding GitHub's limits.
+-- PL/pgSQL rather than SQL: on Citus the outbox is distributed, and Citus plans no
+-- statement of a SQL function on a distributed table.
 CREATE OR REPLACE FUNCTION chronicle.export_stats()
 RETURNS TABLE (pending bigint, in_flight bigint, done bigint, dead bigint, oldest_pending_age interval,
                drain_per_minute double precision, estimated_drain_time interval)
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  in_outbox bigint := (SELECT count(*) FROM chronicle.gist_export_outbox);
+BEGIN
+  RETURN QUERY
   WITH counts AS (
-    SELECT count(*) FILTER (WHERE q.status IN ('waiting', 'pending')) AS pending,
+    SELECT count(*) FILTER (WHERE q.status IN ('waiting', 'pending')) + in_outbox AS pending,
            count(*) FILTER (WHERE q.status = 'in_flight') AS in_flight,
            count(*) FILTER (WHERE q.status = 'done') AS done,
            count(*) FILTER (WHERE q.status = 'dead') AS dead,
@@ -370,7 +380,8 @@ BEGIN ATOMIC
          CASE WHEN c.pending + c.in_flight > 0 AND c.drain_per_minute > 0
               THEN make_interval(secs => ((c.pending + c.in_flight) / c.drain_per_minute * 60)::double precision) END
     FROM counts c;
-END;
+END
+$$;
 
 CREATE OR REPLACE FUNCTION chronicle.prune_export_queue(older_than interval) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -408,6 +419,8 @@ COMMENT ON FUNCTION chronicle.set_gist_target(text, text, text, text) IS
 COMMENT ON FUNCTION chronicle.remove_gist_target(text) IS 'Stops exporting an entity type; false if it had no target';
 COMMENT ON FUNCTION chronicle.gist_file_name(text, text) IS
   'The Gist file name of an entity under its type''s enabled target; NULL without one';
+COMMENT ON FUNCTION chronicle._export_take_outbox() IS
+  'Internal to export_claim: on Citus, moves committed exports from the outbox into the queue, oldest change first; returns how many';
 COMMENT ON FUNCTION chronicle.import_state_version(text, text, jsonb, timestamptz, text, text, text) IS
   'Appends a Gist file revision as a version with the revision''s time as valid_from (later than the entity''s last change); NULL if that revision was already imported';
 COMMENT ON FUNCTION chronicle.export_claim(integer, interval) IS

@@ -69,10 +69,11 @@ TO PUBLIC;
 -- install, and Supabase's service_role): reads everything; writes state through the
 -- versioning (functions, or INSERT into the state_store view), executions and Gist
 -- targets directly, and the queue and rollups only through their functions.
--- The internal helpers (_export_advance, _export_stale_lease, _refresh_buckets,
--- _bucket_aggregates, _metrics_distributed, _distribute_on_workers and the write budget's
--- _gist_budget_wait and _gist_check_budget_arguments) stay the owner's: they run inside
--- the functions above. So does distribute(), which only the tables' owner can run.
+-- The internal helpers (_export_advance, _export_stale_lease, _export_take_outbox,
+-- _microsecond_after, _state_schemas_changed, _refresh_buckets, _bucket_aggregates,
+-- _metrics_distributed, _distribute_on_workers and the write budget's _gist_budget_wait
+-- and _gist_check_budget_arguments) stay the owner's: they run inside the functions
+-- above. So does distribute(), which only the tables' owner can run.
 CREATE FUNCTION chronicle.grant_administration(grantee text, with_grant_option boolean)
 RETURNS void LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -86,7 +87,9 @@ BEGIN
   EXECUTE format('GRANT INSERT, UPDATE, DELETE ON chronicle.command_executions, chronicle.gist_targets TO %I', grantee) || option;
   EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA chronicle TO %I', grantee) || option;
   EXECUTE format('REVOKE EXECUTE ON FUNCTION chronicle._export_advance(text[], text[]), '
-                 'chronicle._export_stale_lease(bigint), chronicle._refresh_buckets(timestamptz[], text[]), '
+                 'chronicle._export_stale_lease(bigint), chronicle._export_take_outbox(), '
+                 'chronicle._microsecond_after(timestamptz), chronicle._state_schemas_changed(), '
+                 'chronicle._refresh_buckets(timestamptz[], text[]), '
                  'chronicle._bucket_aggregates(timestamptz[], text[]), chronicle._metrics_distributed(), '
                  'chronicle._distribute_on_workers(text[]), chronicle.distribute(integer), '
                  'chronicle._gist_budget_wait(integer, integer, interval, interval, timestamptz), '

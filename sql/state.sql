@@ -1,6 +1,7 @@
--- The versioned state store: tables, the state_store and current_state views and the
--- read-side functions. The write path (put/patch/revert/delete and the triggers) is Rust,
--- in src/state/; sql/state_triggers.sql attaches the triggers once their functions exist.
+-- The versioned state store: tables and the state_store and current_state views. The
+-- read functions are in sql/state_reads.sql; the write path (put/patch/revert/delete and
+-- the triggers) is Rust, in src/state/; sql/state_triggers.sql attaches the triggers once
+-- their functions exist.
 
 -- One row per version of an entity's state, written once and never changed. When a
 -- version stopped being current is not stored here: it is the next version's valid_from
@@ -79,6 +80,17 @@ COMMENT ON COLUMN chronicle.state_store.command_id IS 'Command execution that wr
 COMMENT ON COLUMN chronicle.state_store.checksum IS 'Lowercase hex SHA-256 of the state''s canonical JSON; assigned by the database and used to compare copies (Gists)';
 COMMENT ON COLUMN chronicle.state_store.schema_version IS 'Version of the entity type''s schema this state was validated against (chronicle.state_schemas); NULL when none; assigned by the database';
 
+-- What a write's valid_from is at least: a microsecond after the entity's last change.
+-- Adding less than a day does not depend on the time zone, so this is IMMUTABLE, which
+-- Citus requires of what the write path's ON CONFLICT DO UPDATE calls (docs/citus.md).
+-- A body of SQL standard form: its operator is bound here, never looked up at run time.
+CREATE FUNCTION chronicle._microsecond_after(at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN at + interval '1 microsecond';
+
+COMMENT ON FUNCTION chronicle._microsecond_after(timestamptz) IS
+  'Internal to the state store''s write path: the time a microsecond after the given one';
+
 -- One row per entity ever written: the lock every writer of that entity takes, and the
 -- counter that numbers its next version, so a write never scans the entity's history.
 -- Updated on every write, so room is left on each page for HOT updates.
@@ -105,55 +117,3 @@ SELECT v.entity_type, v.entity_id, v.state, v.version, v.valid_from, v.created_b
  WHERE e.current_checksum IS NOT NULL;
 
 COMMENT ON VIEW chronicle.current_state IS 'The current version of every live entity, one row each';
-
-CREATE FUNCTION chronicle.get_state(entity_type text, entity_id text) RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT c.state FROM chronicle.current_state c
-   WHERE c.entity_type = get_state.entity_type AND c.entity_id = get_state.entity_id;
-END;
-COMMENT ON FUNCTION chronicle.get_state(text, text) IS
-  'Current state of an entity; NULL when it has none (never written, or deleted)';
-
-CREATE FUNCTION chronicle.state_version(entity_type text, entity_id text) RETURNS integer
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT e.last_version FROM chronicle.state_entities e
-   WHERE e.entity_type = state_version.entity_type AND e.entity_id = state_version.entity_id
-     AND e.current_checksum IS NOT NULL;
-END;
-COMMENT ON FUNCTION chronicle.state_version(text, text) IS
-  'Current version number of an entity (what put_state''s expected_version compares with); NULL when it has no current version';
-
--- valid_from increases with version, so walking the primary key backwards from the
--- newest version finds the version in force at `at` without an extra index on every write.
-CREATE FUNCTION chronicle.state_as_of(entity_type text, entity_id text, at timestamptz)
-RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT v.state
-    FROM (SELECT * FROM chronicle.state_versions s
-           WHERE s.entity_type = state_as_of.entity_type AND s.entity_id = state_as_of.entity_id
-             AND s.valid_from <= state_as_of.at
-           ORDER BY s.version DESC
-           LIMIT 1) v
-   WHERE NOT EXISTS (SELECT FROM chronicle.state_deletions d
-                      WHERE d.entity_type = v.entity_type AND d.entity_id = v.entity_id
-                        AND d.version = v.version AND d.deleted_at <= state_as_of.at);
-END;
-COMMENT ON FUNCTION chronicle.state_as_of(text, text, timestamptz) IS
-  'State of an entity as it was at a point in time; NULL before its first version or while it was deleted';
-
-CREATE FUNCTION chronicle.state_history(entity_type text, entity_id text)
-RETURNS TABLE (
-    version integer, valid_from timestamptz, valid_to timestamptz, state jsonb,
-    checksum text, command_id uuid, created_by uuid, schema_version integer)
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-BEGIN ATOMIC
-  SELECT s.version, s.valid_from, s.valid_to, s.state, s.checksum, s.command_id, s.created_by, s.schema_version
-    FROM chronicle.state_store s
-   WHERE s.entity_type = state_history.entity_type AND s.entity_id = state_history.entity_id
-   ORDER BY s.version;
-END;
-COMMENT ON FUNCTION chronicle.state_history(text, text) IS
-  'Every version of an entity, oldest first, with its validity period, checksum, command, author and the schema version it was validated against';

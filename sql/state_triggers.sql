@@ -34,6 +34,12 @@ CREATE TRIGGER state_entities_no_truncate
     BEFORE TRUNCATE ON chronicle.state_entities
     FOR EACH STATEMENT EXECUTE FUNCTION chronicle.state_history_guard();
 
+-- Every new schema version waits for the writes in flight and reaches every writer, on
+-- every node of a Citus cluster too (src/state/schema.rs).
+CREATE TRIGGER state_schemas_changed
+    AFTER INSERT ON chronicle.state_schemas
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle._state_schemas_changed();
+
 COMMENT ON FUNCTION chronicle.current_user_id() IS
   'The acting user: the uuid in the sub claim of request.jwt.claims (PostgREST, Supabase; what auth.uid() reads), else NULL';
 COMMENT ON FUNCTION chronicle.put_state(text, text, jsonb, integer, uuid) IS

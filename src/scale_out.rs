@@ -3,10 +3,69 @@
 //! SQL (sql/citus.sql); what runs on the shards is the executions' own triggers, which
 //! find themselves on a shard (sql/metrics_refresh.sql). docs/citus.md explains the design.
 
+use std::cell::Cell;
+
+use pgrx::pg_sys;
 use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+
+use crate::plan_cache::Statement;
 
 extension_sql_file!(
     "../sql/citus.sql",
     name = "citus",
     requires = ["metrics_refresh", "executions_api"]
 );
+
+thread_local! {
+    // The outbox this backend found distributed; a backend is one thread. Kept by OID,
+    // so an extension dropped and created again is looked at afresh.
+    static DISTRIBUTED: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
+}
+
+/// The OID of a relation, from the syscache: no statement, and right after the extension
+/// is dropped and created again. InvalidOid when there is none.
+pub fn relation(namespace: &std::ffi::CStr, name: &std::ffi::CStr) -> pg_sys::Oid {
+    // SAFETY: plain syscache lookups with NUL-terminated names; missing_ok.
+    unsafe {
+        let namespace = pg_sys::get_namespace_oid(namespace.as_ptr(), true);
+        if namespace == pg_sys::InvalidOid {
+            return pg_sys::InvalidOid;
+        }
+        pg_sys::get_relname_relid(name.as_ptr(), namespace)
+    }
+}
+
+/// Whether this database has Citus's metadata.
+pub fn has_citus() -> bool {
+    relation(c"pg_catalog", c"pg_dist_partition") != pg_sys::InvalidOid
+}
+
+/// Whether `chronicle.distribute()` has distributed the state store (its export outbox
+/// stands for it: distribute() does the whole store in one transaction). On a server
+/// without Citus this costs one catalog cache lookup.
+pub fn state_is_distributed(client: &mut SpiClient<'_>) -> bool {
+    static IS_DISTRIBUTED: Statement = Statement {
+        sql: "SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition
+                              WHERE logicalrelid = 'chronicle.gist_export_outbox'::regclass)",
+        params: &[],
+    };
+    let outbox = relation(c"chronicle", c"gist_export_outbox");
+    if outbox != pg_sys::InvalidOid && DISTRIBUTED.get() == outbox {
+        return true;
+    }
+    if !has_citus() {
+        return false;
+    }
+    let distributed = IS_DISTRIBUTED
+        .run(client, &[])
+        .first()
+        .get_one::<bool>()
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+    if distributed {
+        DISTRIBUTED.set(outbox);
+    }
+    distributed
+}

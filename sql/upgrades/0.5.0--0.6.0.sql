@@ -14,7 +14,37 @@ ALTER FUNCTION chronicle.export_stale_lease(bigint) RENAME TO _export_stale_leas
 DROP FUNCTION chronicle.export_stats();
 
 -- The queue's functions, which now call the helpers by their new names.
+-- On Citus, exports wait in an outbox beside the states until a claim moves them; the
+-- claim and export_stats read it.
+\ir ../export_outbox.sql
+CREATE FUNCTION chronicle."_export_take_outbox"() RETURNS bigint
+VOLATILE PARALLEL UNSAFE STRICT
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c AS 'MODULE_PATHNAME', 'export_take_outbox_wrapper';
+REVOKE ALL ON FUNCTION chronicle._export_take_outbox() FROM PUBLIC;
+
 \ir ../export_queue.sql
+
+-- The write path passes the clock in and adds its microsecond with an IMMUTABLE function,
+-- as Citus requires (sql/state.sql); the read functions are PL/pgSQL, which Citus can plan.
+CREATE FUNCTION chronicle._microsecond_after(at timestamptz) RETURNS timestamptz
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN at + interval '1 microsecond';
+REVOKE ALL ON FUNCTION chronicle._microsecond_after(timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION chronicle._microsecond_after(timestamptz) IS
+  'Internal to the state store''s write path: the time a microsecond after the given one';
+\ir ../state_reads.sql
+
+-- A new schema version reaches the writers by a trigger, which on Citus fires on every
+-- node (src/state/schema.rs).
+CREATE FUNCTION chronicle._state_schemas_changed() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'state_schemas_changed_wrapper';
+REVOKE ALL ON FUNCTION chronicle._state_schemas_changed() FROM PUBLIC;
+COMMENT ON FUNCTION chronicle._state_schemas_changed() IS
+  'Trigger: after a new schema version, waits for the state writes in flight and makes every backend reload the schemas at commit';
+CREATE TRIGGER state_schemas_changed
+    AFTER INSERT ON chronicle.state_schemas
+    FOR EACH STATEMENT EXECUTE FUNCTION chronicle._state_schemas_changed();
 
 -- GitHub's write budget and secondary-limit pause, shared by the exporters (new).
 \ir ../gist_limits.sql
@@ -77,7 +107,8 @@ BEGIN
                    'chronicle.gist_write_budget_wait(integer, integer, interval, interval), '
                    'chronicle.gist_note_secondary_limit(interval, interval, text), '
                    'chronicle.gist_write_budget_status(interval, interval) TO %s', admin.role) || admin.option;
-    EXECUTE pg_catalog.format('GRANT SELECT ON chronicle.gist_write_log, chronicle.gist_rate_limit TO %s',
+    EXECUTE pg_catalog.format('GRANT SELECT ON chronicle.gist_write_log, chronicle.gist_rate_limit, '
+                              'chronicle.gist_export_outbox TO %s',
                               admin.role) || admin.option;
   END LOOP;
 END

@@ -1,11 +1,15 @@
 //! What a state write or deletion adds to the Gist export queue, in the same transaction,
-//! so that no committed version can be missed by the exporter.
+//! so that no committed version can be missed by the exporter. On Citus the export goes
+//! to the outbox beside the entity instead, and a claim moves it into the queue
+//! (`outbox`, docs/export-queue.md#on-citus).
 
+use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use serde_json::Value;
 
+use crate::export::outbox;
 use crate::export::targets::GistTarget;
 use crate::plan_cache::Statement;
 
@@ -35,26 +39,16 @@ pub enum FileChange<'a> {
     Remove { version: i32 },
 }
 
-/// Queues a change of an entity's Gist file and wakes exporters at commit.
-///
-/// The two statements are the queue's, in `sql/export_queue/`: the export goes in as its
-/// file's head, or behind the head when the file has one. Why that keeps one export per
-/// file in flight, in order, without stranding any, is in docs/export-queue.md.
+/// Queues a change of an entity's Gist file, made at `changed_at`, and wakes exporters
+/// at commit.
 pub fn enqueue(
     client: &mut SpiClient<'_>,
     target: &GistTarget,
     entity_type: &str,
     entity_id: &str,
     change: FileChange<'_>,
+    changed_at: TimestampWithTimeZone,
 ) {
-    static AS_HEAD: Statement = Statement {
-        sql: include_str!("../../sql/export_queue/enqueue_as_head.sql"),
-        params: PARAMS,
-    };
-    static BEHIND_HEAD: Statement = Statement {
-        sql: include_str!("../../sql/export_queue/enqueue_behind_head.sql"),
-        params: PARAMS,
-    };
     let file_name = target.file_name(entity_type, entity_id);
     let (operation, version, checksum, payload) = match change {
         FileChange::Write {
@@ -75,10 +69,31 @@ pub fn enqueue(
         payload.as_deref().into(),
         target.mode.as_str().into(),
     ];
-    if AS_HEAD.run(client, &args).is_empty() {
-        BEHIND_HEAD.run(client, &args);
+    if crate::scale_out::state_is_distributed(client) {
+        outbox::add(client, args, changed_at);
+    } else {
+        add_to_queue(client, &args);
     }
     notify_exporters();
+}
+
+/// Adds an export to the queue; `args` are the statements' parameters ([`PARAMS`]).
+///
+/// The two statements are the queue's, in `sql/export_queue/`: the export goes in as its
+/// file's head, or behind the head when the file has one. Why that keeps one export per
+/// file in flight, in order, without stranding any, is in docs/export-queue.md.
+pub fn add_to_queue(client: &mut SpiClient<'_>, args: &[DatumWithOid<'_>]) {
+    static AS_HEAD: Statement = Statement {
+        sql: include_str!("../../sql/export_queue/enqueue_as_head.sql"),
+        params: PARAMS,
+    };
+    static BEHIND_HEAD: Statement = Statement {
+        sql: include_str!("../../sql/export_queue/enqueue_behind_head.sql"),
+        params: PARAMS,
+    };
+    if AS_HEAD.run(client, args).is_empty() {
+        BEHIND_HEAD.run(client, args);
+    }
 }
 
 /// The Gist file's content: the state as indented JSON, keys sorted, for people reading

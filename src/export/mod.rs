@@ -6,10 +6,12 @@
 //! - `sql/export.sql`: tables;
 //! - `targets`: set_gist_target and file names (templates are in `crates/gist-naming`);
 //! - `enqueue`: what a state write or deletion adds to the queue;
+//! - `outbox`: on Citus, where that export waits beside the state until a claim moves it;
 //! - `import`: import_state_version, the one way to write a version with a past timestamp.
 
 pub mod enqueue;
 mod import;
+mod outbox;
 pub mod targets;
 
 use pgrx::prelude::*;
@@ -20,11 +22,20 @@ extension_sql_file!(
     requires = ["state_tables"]
 );
 
+// On Citus, where exports wait beside the states until a claim moves them (outbox).
+extension_sql_file!(
+    "../../sql/export_outbox.sql",
+    name = "export_outbox",
+    requires = ["export_tables"]
+);
+
 extension_sql_file!(
     "../../sql/export_queue.sql",
     name = "export_queue",
     requires = [
         "export_tables",
+        "export_outbox",
+        outbox::export_take_outbox,
         targets::set_gist_target,
         targets::gist_file_name,
         targets::gist_targets_check,

@@ -96,14 +96,22 @@ fn set_gist_target(
         );
     }
     static UPSERT: Statement = Statement {
-        sql: "INSERT INTO chronicle.gist_targets (entity_type, gist_id, filename_template, mode, enabled)
-              VALUES ($1, $2, $3, $4, true)
+        // updated_at comes in with the row: Citus refuses a stable function such as now()
+        // in DO UPDATE on a reference table.
+        sql: "INSERT INTO chronicle.gist_targets (entity_type, gist_id, filename_template, mode, enabled, updated_at)
+              VALUES ($1, $2, $3, $4, true, now())
               ON CONFLICT (entity_type) DO UPDATE
                  SET gist_id = excluded.gist_id, filename_template = excluded.filename_template,
-                     mode = excluded.mode, enabled = true, updated_at = now()",
+                     mode = excluded.mode, enabled = true, updated_at = excluded.updated_at",
         params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID],
     };
     Spi::connect_mut(|client| {
+        // On Citus the trigger fires on the table's placements, where it cannot query the
+        // distributed tables: the target is checked here, on the coordinator, instead.
+        if crate::scale_out::state_is_distributed(client) {
+            let parsed = check_template(&entity_type, template);
+            check_target(client, &entity_type, &gist_id, &parsed);
+        }
         UPSERT.run(
             client,
             &[
@@ -249,17 +257,30 @@ fn gist_targets_check<'a>(
         row.get_by_name::<String>("filename_template")?,
     ) {
         let template = check_template(&entity_type, &template);
-        Spi::connect_mut(|client| {
-            static LOCK: Statement = Statement {
-                sql: "LOCK TABLE chronicle.gist_targets IN SHARE ROW EXCLUSIVE MODE",
-                params: &[],
-            };
-            LOCK.run(client, &[]);
-            check_gist_is_shared_safely(client, &entity_type, &gist_id, &template);
-            check_existing_entities(client, &entity_type, &template);
-        });
+        // A Citus placement of the table (its name differs): set_gist_target has checked.
+        let on_the_table = trigger.relation().map(|relation| relation.oid()).ok()
+            == Some(crate::scale_out::relation(c"chronicle", c"gist_targets"));
+        if on_the_table {
+            Spi::connect_mut(|client| check_target(client, &entity_type, &gist_id, &template));
+        }
     }
     Ok(Some(row))
+}
+
+/// Every check of a target, with target writes serialised until commit.
+fn check_target(
+    client: &mut SpiClient<'_>,
+    entity_type: &str,
+    gist_id: &str,
+    template: &FileNameTemplate,
+) {
+    static LOCK: Statement = Statement {
+        sql: "LOCK TABLE chronicle.gist_targets IN SHARE ROW EXCLUSIVE MODE",
+        params: &[],
+    };
+    LOCK.run(client, &[]);
+    check_gist_is_shared_safely(client, entity_type, gist_id, template);
+    check_existing_entities(client, entity_type, template);
 }
 
 /// The Gist file name of an entity under its type's target; NULL when the type has no

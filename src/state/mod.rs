@@ -22,6 +22,12 @@ extension_sql_file!(
 );
 
 extension_sql_file!(
+    "../../sql/state_reads.sql",
+    name = "state_reads",
+    requires = ["state_tables"]
+);
+
+extension_sql_file!(
     "../../sql/state_schemas.sql",
     name = "state_schemas",
     requires = ["state_tables"]
@@ -43,6 +49,8 @@ extension_sql_file!(
         schema::drop_state_schema,
         schema::validate_states,
         schema::json_schema_violations,
+        schema::state_schemas_changed,
+        "state_schemas",
     ]
 );
 

@@ -11,8 +11,9 @@
 //!   it commits. The lookup reads the table with the latest snapshot, as PostgreSQL reads
 //!   its catalogs, so this holds at REPEATABLE READ too.
 //! - **What a write pays.** Compiled schemas (and the absence of one) are cached per
-//!   backend by entity type. A change sends a relcache invalidation for the table, which
-//!   every backend receives when it next takes the lock above; the cache is then dropped.
+//!   backend by entity type. A change sends a relcache invalidation for the table (the
+//!   table's trigger does, on every node of a Citus cluster), which every backend
+//!   receives when it next takes the lock above; the cache is then dropped.
 //! - **Bounds** are those of the `state-schema` crate: offline, linear-time patterns,
 //!   bounded schemas, and validation on a stack of its own.
 
@@ -358,10 +359,33 @@ fn load_current(_client: &mut SpiClient<'_>, entity_type: &str) -> Option<(i32, 
     }
 }
 
-fn invalidate_backends() {
-    // SAFETY: the relation exists; the invalidation is sent at commit (and applied
-    // locally at once, and undone locally on abort).
-    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(schema_table()) };
+/// AFTER INSERT on `chronicle.state_schemas`, for each statement: a new schema version
+/// reaches every writer. Takes the lock that waits for the writes in flight (see the
+/// module documentation) and sends the invalidation that empties every backend's cache at
+/// commit.
+///
+/// A trigger rather than a call in set_state_schema, because on Citus the table is a
+/// reference table: its rows are inserted into a copy on every node, each firing this
+/// trigger there, in the same distributed transaction. So the writers on each worker (a
+/// delegated put_state runs there) wait for the change and then see it, as on one server.
+#[pg_trigger(sql = r#"
+CREATE FUNCTION chronicle._state_schemas_changed() RETURNS trigger
+LANGUAGE c
+AS '@MODULE_PATHNAME@', '@FUNCTION_NAME@';
+COMMENT ON FUNCTION chronicle._state_schemas_changed() IS
+  'Trigger: after a new schema version, waits for the state writes in flight and makes every backend reload the schemas at commit';
+"#)]
+fn state_schemas_changed<'a>(
+    _trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, pgrx::AllocatedByRust>>, pgrx::datum::TryFromDatumError> {
+    let table = schema_table();
+    // SAFETY: locks and invalidates an existing relation; the lock is released and the
+    // invalidation sent at transaction end (applied locally at once, undone on abort).
+    unsafe {
+        pg_sys::LockRelationOid(table, pg_sys::ShareRowExclusiveLock as pg_sys::LOCKMODE);
+        pg_sys::CacheInvalidateRelcacheByRelid(table);
+    }
+    Ok(None)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -448,7 +472,6 @@ fn append(
             role.as_str().into(),
         ],
     );
-    invalidate_backends();
 }
 
 /// Attaches a JSON Schema to an entity type; every later write of the type is validated

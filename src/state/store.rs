@@ -12,6 +12,7 @@ use pgrx::spi::SpiClient;
 use pgrx::Uuid;
 use serde_json::Value;
 
+use crate::clock::clock_timestamp;
 use crate::errors::{raise, raise_with_hint, require_name};
 use crate::export::enqueue::{enqueue, FileChange};
 use crate::export::targets::{target_of, GistTarget};
@@ -127,7 +128,14 @@ pub fn write_version(
             checksum: &checksum,
             state: state.value,
         };
-        enqueue(client, &target, &key.entity_type, &key.entity_id, change);
+        enqueue(
+            client,
+            &target,
+            &key.entity_type,
+            &key.entity_id,
+            change,
+            valid_from,
+        );
     }
     Some(Written {
         version,
@@ -175,6 +183,10 @@ struct Claimed {
 /// last change: versions written in one transaction, or by a transaction that started
 /// before the last committed write, still get strictly increasing timestamps. An import
 /// brings its own, already checked to be later than the last change.
+///
+/// The clock is read here and passed in, and the microsecond is added by an IMMUTABLE
+/// function, because Citus runs an `ON CONFLICT DO UPDATE` on a distributed table only
+/// when its `SET` calls nothing volatile or stable (docs/citus.md).
 fn claim_next_version(
     client: &mut SpiClient<'_>,
     key: &EntityKey,
@@ -185,17 +197,23 @@ fn claim_next_version(
         sql: "WITH claimed AS (
                 INSERT INTO chronicle.state_entities AS e
                        (entity_type, entity_id, last_version, last_change, current_checksum)
-                VALUES ($1, $2, 1, coalesce($4, clock_timestamp()), $3)
+                VALUES ($1, $2, 1, coalesce($4, $5), $3)
                 ON CONFLICT (entity_type, entity_id) DO UPDATE
                    SET last_version = e.last_version + 1,
-                       last_change = coalesce($4, greatest(clock_timestamp(), e.last_change + interval '1 microsecond')),
+                       last_change = coalesce($4, greatest($5, chronicle._microsecond_after(e.last_change))),
                        current_checksum = excluded.current_checksum
                  WHERE e.current_checksum IS DISTINCT FROM excluded.current_checksum
                 RETURNING last_version, last_change)
               SELECT c.last_version, c.last_change, t.gist_id, t.filename_template, t.mode
                 FROM claimed c
                 LEFT JOIN chronicle.gist_targets t ON t.entity_type = $1 AND t.enabled",
-        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID],
+        params: &[
+            pg_sys::TEXTOID,
+            pg_sys::TEXTOID,
+            pg_sys::TEXTOID,
+            pg_sys::TIMESTAMPTZOID,
+            pg_sys::TIMESTAMPTZOID,
+        ],
     };
     let valid_from = match origin {
         Origin::Local => None,
@@ -204,7 +222,13 @@ fn claim_next_version(
     let [entity_type, entity_id] = key.args();
     let rows = CLAIM.run(
         client,
-        &[entity_type, entity_id, checksum.into(), valid_from.into()],
+        &[
+            entity_type,
+            entity_id,
+            checksum.into(),
+            valid_from.into(),
+            clock_timestamp().into(),
+        ],
     );
     let row = rows.first();
     let version = row.get::<i32>(1).ok()??;
@@ -284,11 +308,11 @@ pub fn lock_entity(client: &mut SpiClient<'_>, key: &EntityKey) -> LockedEntity 
 pub fn delete_current(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i32> {
     static DELETE: Statement = Statement {
         sql: "UPDATE chronicle.state_entities
-                 SET last_change = greatest(clock_timestamp(), last_change + interval '1 microsecond'),
+                 SET last_change = greatest($3, chronicle._microsecond_after(last_change)),
                      current_checksum = NULL
                WHERE entity_type = $1 AND entity_id = $2 AND current_checksum IS NOT NULL
               RETURNING last_version, last_change",
-        params: ENTITY,
+        params: &[pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TIMESTAMPTZOID],
     };
     static RECORD: Statement = Statement {
         sql: "INSERT INTO chronicle.state_deletions (entity_type, entity_id, version, deleted_at)
@@ -300,7 +324,8 @@ pub fn delete_current(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i32
             pg_sys::TIMESTAMPTZOID,
         ],
     };
-    let row = DELETE.run(client, &key.args());
+    let [entity_type, entity_id] = key.args();
+    let row = DELETE.run(client, &[entity_type, entity_id, clock_timestamp().into()]);
     let (version, deleted_at) = row.first().get_two::<i32, TimestampWithTimeZone>().ok()?;
     let (version, deleted_at) = (version?, deleted_at?);
     let [entity_type, entity_id] = key.args();
@@ -315,6 +340,7 @@ pub fn delete_current(client: &mut SpiClient<'_>, key: &EntityKey) -> Option<i32
             &key.entity_type,
             &key.entity_id,
             FileChange::Remove { version },
+            deleted_at,
         );
     }
     Some(version)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # A worker fails under a mixed write load through the coordinator: it is stopped with
 # `pg_ctl -m immediate` while clients write executions (single rows, and four rows at once,
-# which Citus commits on both workers with two-phase commit) and finish them, then
-# restarted. Every write a client saw committed is there, exactly once; Citus's recovery
-# leaves no prepared transaction dangling; and a refresh gives rollups equal to the raw
-# rows.
+# which Citus commits on both workers with two-phase commit) and finish them, and write
+# states (one entity, delegated to its worker, or two in one transaction), then restarted.
+# Every write a client saw committed is there, exactly once; Citus's recovery leaves no
+# prepared transaction dangling; a refresh gives rollups equal to the raw rows; and the
+# state store's invariants hold.
 set -euo pipefail
 CITUS_CLUSTER=citus-failure
 CITUS_PORT=${CHRONICLE_CITUS_TEST_PORT:-54360}
@@ -51,9 +52,32 @@ finisher() {
   done
 }
 
+# state_writer: WRITES state writes, each one entity (put_state, run on the entity's
+# worker) or two entities in one transaction (run from the coordinator, on both workers
+# when the entities are: two-phase commit), logged as "n versions" once COMMIT returned.
+state_writer() {
+  local i versions query
+  for i in $(seq "$WRITES"); do
+    if (( i % 2 )); then
+      versions=1
+      query="SELECT chronicle.put_state('cfg', 'e' || ($i % 16), jsonb_build_object('n', $i))"
+    else
+      versions=2
+      query="BEGIN;
+             SELECT chronicle.put_state('cfg', 'e' || ($i % 16), jsonb_build_object('n', $i));
+             SELECT chronicle.put_state('cfg', 'f' || ($i % 16), jsonb_build_object('n', $i));
+             COMMIT;"
+    fi
+    if cluster_psql "$CITUS_CLUSTER" "$CITUS_PORT" -d "$DB" -At -c "$query" >/dev/null 2>&1; then
+      echo "$i $versions" >>"$LOG/state-committed"
+    fi
+  done
+}
+
 pids=()
 for w in $(seq "$WRITERS"); do writer "$w" & pids+=($!); done
 finisher & pids+=($!)
+state_writer & pids+=($!)
 sleep 2
 worker=$CITUS_CLUSTER-worker1
 log "stopping $worker with -m immediate under load"
@@ -111,3 +135,18 @@ expect_zero "$DB" "after the failure, hourly rollups equal the raw rows" "
       FROM chronicle.command_executions GROUP BY 1, 2)
   SELECT count(*) FROM raw FULL JOIN chronicle.command_metrics_hourly m USING (hour, command_name)
    WHERE raw.executions IS DISTINCT FROM m.executions OR raw.successful IS DISTINCT FROM m.successful"
+
+# The states after the failure: every committed write is there once, both entities of a
+# two-entity write or neither, and the store's invariants hold.
+[ -s "$LOG/state-committed" ] || fail "no state write committed"
+expect_zero "$DB" "every committed state write is there, once, with all its versions" "
+  WITH committed(n, versions) AS (
+    SELECT split_part(line, ' ', 1)::int, split_part(line, ' ', 2)::int
+      FROM unnest(string_to_array(\$\$$(cat "$LOG/state-committed")\$\$, E'\n')) AS line WHERE line <> ''),
+  stored AS (
+    SELECT (state ->> 'n')::int AS n, count(*) AS versions FROM chronicle.state_versions GROUP BY 1)
+  SELECT count(*) FROM committed c LEFT JOIN stored s USING (n) WHERE s.versions IS DISTINCT FROM c.versions"
+expect_zero "$DB" "no two-entity state write is there in part" "
+  SELECT count(*) FROM (SELECT (state ->> 'n')::int AS n, count(*) AS versions FROM chronicle.state_versions
+                         GROUP BY 1) p WHERE versions <> 2 - n % 2"
+check_invariants "$DB"
