@@ -5,7 +5,8 @@
 # receives for each (Citus's EXPLAIN ANALYZE: "Tuple data received from nodes"; for the
 # sketch, the size of its worker query's result on every shard), with
 # percentile_cont as the query that must pull rows; then writes through the coordinator:
-# record_command into the distributed executions against a plain distributed insert.
+# record_command into the distributed executions against a plain distributed insert, and
+# put_state (delegated to the entity's worker) against a plain distributed upsert.
 # Medians of interleaved rounds. On two cores no speed-up can be shown: docs/citus.md puts
 # the work per node and bytes per query as workers grow on paper.
 # shellcheck source=../lib.sh
@@ -34,6 +35,9 @@ SELECT 'cmd_' || (i % 20), 'success', t.at, t.at, exp(4 + 0.8 * sqrt(-2 * ln(1 -
 DELETE FROM chronicle.metrics_changes;
 CREATE TABLE plain_events (id uuid PRIMARY KEY, command_name text, duration_ms double precision);
 SELECT create_distributed_table('plain_events', 'id', colocate_with => 'chronicle.command_executions');
+CREATE TABLE plain_states (entity_type text, entity_id text, state jsonb NOT NULL, updated_at timestamptz NOT NULL,
+                           PRIMARY KEY (entity_type, entity_id));
+SELECT create_distributed_table('plain_states', 'entity_id', colocate_with => 'chronicle.state_entities');
 VACUUM ANALYZE chronicle.command_executions;
 SQL
 
@@ -81,17 +85,30 @@ floor_bytes=$(received "$FLOOR"); sketch_bytes=$(received_partial "$SKETCH"); sk
 S=$(mktemp -d)
 printf "SELECT chronicle.record_command('cmd_' || (random() * 20)::int, '{}', NULL, 'success', random() * 100);\n" >"$S/record.sql"
 printf "INSERT INTO plain_events VALUES (gen_random_uuid(), 'cmd_' || (random() * 20)::int, random() * 100);\n" >"$S/plain.sql"
+# 10,000 entities, each write a new state.
+cat >"$S/put_state.sql" <<'PGB'
+\set k random(1, 10000)
+SELECT chronicle.put_state('config', 'e' || :k, jsonb_build_object('value', (:k)::int, 'at', clock_timestamp()));
+PGB
+cat >"$S/upsert.sql" <<'PGB'
+\set k random(1, 10000)
+INSERT INTO plain_states VALUES ('config', 'e' || :k, jsonb_build_object('value', (:k)::int, 'at', clock_timestamp()), now())
+ON CONFLICT (entity_type, entity_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at;
+PGB
 citus_tps() {
   pgbench -h "$RUN_DIR/$CITUS_BENCH" -p "$CITUS_BENCH_PORT" -U postgres -n -M prepared -c 4 -j 2 -T "$BENCH_SECONDS" \
     -f "$1" "$DB" 2>&1 | awk '/^tps = / {printf "%.0f\n", $3; exit}'
 }
-record_tps=(); plain_tps=()
+record_tps=(); plain_tps=(); put_tps=(); upsert_tps=()
 for _ in $(seq 3); do
   record_tps+=("$(citus_tps "$S/record.sql")"); plain_tps+=("$(citus_tps "$S/plain.sql")")
+  put_tps+=("$(citus_tps "$S/put_state.sql")"); upsert_tps+=("$(citus_tps "$S/upsert.sql")")
 done
 rm -rf "$S"
 record=$(median "${record_tps[@]}")
 plain=$(median "${plain_tps[@]}")
+put=$(median "${put_tps[@]}")
+upsert=$(median "${upsert_tps[@]}")
 
 cat <<TABLE
 ### Citus: a coordinator and two workers on one machine, $ROWS executions in 8 shards
@@ -107,9 +124,12 @@ cat <<TABLE
 |---|---:|---:|
 | plain \`INSERT\` into a distributed table (anchor) | $plain | 1.00 |
 | \`chronicle.record_command\` (lifecycle, redaction, metrics changes) | $record | $(ratio "$record" "$plain") |
+| plain upsert into a table distributed by entity id (anchor) | $upsert | 1.00 |
+| \`chronicle.put_state\` (delegated to the entity's worker; 10,000 entities) | $put | $(ratio "$put" "$upsert") |
 
 The sketch aggregates run as partial aggregates on the workers: the coordinator receives one
 sketch state per shard and group (the bytes of the worker query's result, summed over the
-shards), and merges them ([docs/citus.md](../../../docs/citus.md#percentiles)). The
-versioned state is not distributed yet, so there is no state-write row.
+shards), and merges them ([docs/citus.md](../../../docs/citus.md#percentiles)). A
+\`put_state\` through the coordinator is one call sent to the worker that holds the entity,
+which runs the whole versioned write there ([docs/citus.md](../../../docs/citus.md#the-versioned-state)).
 TABLE

@@ -15,7 +15,7 @@ use crate::plan_cache::Statement;
 
 /// The parameters of both enqueueing statements: gist id, file name, operation, entity
 /// type, entity id, version, checksum, payload, mode.
-const PARAMS: &[pg_sys::Oid] = &[
+pub const PARAMS: [pg_sys::Oid; 9] = [
     pg_sys::TEXTOID,
     pg_sys::TEXTOID,
     pg_sys::TEXTOID,
@@ -85,11 +85,11 @@ pub fn enqueue(
 pub fn add_to_queue(client: &mut SpiClient<'_>, args: &[DatumWithOid<'_>]) {
     static AS_HEAD: Statement = Statement {
         sql: include_str!("../../sql/export_queue/enqueue_as_head.sql"),
-        params: PARAMS,
+        params: &PARAMS,
     };
     static BEHIND_HEAD: Statement = Statement {
         sql: include_str!("../../sql/export_queue/enqueue_behind_head.sql"),
-        params: PARAMS,
+        params: &PARAMS,
     };
     if AS_HEAD.run(client, args).is_empty() {
         BEHIND_HEAD.run(client, args);

@@ -8,11 +8,22 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
-use crate::export::enqueue::add_to_queue;
+use crate::export::enqueue::{add_to_queue, PARAMS};
 use crate::plan_cache::Statement;
 
+/// The queue's enqueueing parameters, then the time of the change.
+const OUTBOX_PARAMS: [pg_sys::Oid; 10] = {
+    let mut params = [pg_sys::TIMESTAMPTZOID; 10];
+    let mut i = 0;
+    while i < PARAMS.len() {
+        params[i] = PARAMS[i];
+        i += 1;
+    }
+    params
+};
+
 /// Adds an export to the outbox; `args` are the queue's enqueueing parameters
-/// (`enqueue::PARAMS`).
+/// ([`PARAMS`]).
 pub fn add(
     client: &mut SpiClient<'_>,
     args: [DatumWithOid<'_>; 9],
@@ -23,18 +34,7 @@ pub fn add(
                      (gist_id, file_name, operation, entity_type, entity_id, version, checksum,
                       payload, mode, changed_at)
               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        params: &[
-            pg_sys::TEXTOID,
-            pg_sys::TEXTOID,
-            pg_sys::TEXTOID,
-            pg_sys::TEXTOID,
-            pg_sys::TEXTOID,
-            pg_sys::INT4OID,
-            pg_sys::TEXTOID,
-            pg_sys::TEXTOID,
-            pg_sys::TEXTOID,
-            pg_sys::TIMESTAMPTZOID,
-        ],
+        params: &OUTBOX_PARAMS,
     };
     let [gist_id, file_name, operation, entity_type, entity_id, version, checksum, payload, mode] =
         args;

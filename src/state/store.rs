@@ -177,7 +177,8 @@ struct Claimed {
 
 /// Claims the next version number of an entity for a state with `checksum`, or returns
 /// `None` when that state is already the current one. The entity type's export target
-/// comes back with it, to save a statement on every write.
+/// comes back with it, in the same statement on one server (it saves a statement on every
+/// write) and in a second one on Citus.
 ///
 /// `valid_from` is the wall clock, but always at least a microsecond after the entity's
 /// last change: versions written in one transaction, or by a transaction that started
@@ -193,43 +194,67 @@ fn claim_next_version(
     checksum: &str,
     origin: Origin,
 ) -> Option<Claimed> {
+    const PARAMS: &[pg_sys::Oid] = &[
+        pg_sys::TEXTOID,
+        pg_sys::TEXTOID,
+        pg_sys::TEXTOID,
+        pg_sys::TIMESTAMPTZOID,
+        pg_sys::TIMESTAMPTZOID,
+    ];
+    macro_rules! claim_head {
+        () => {
+            "INSERT INTO chronicle.state_entities AS e
+                    (entity_type, entity_id, last_version, last_change, current_checksum)
+             VALUES ($1, $2, 1, coalesce($4, $5), $3)
+             ON CONFLICT (entity_type, entity_id) DO UPDATE
+                SET last_version = e.last_version + 1,
+                    last_change = coalesce($4, greatest($5, chronicle._microsecond_after(e.last_change))),
+                    current_checksum = excluded.current_checksum
+              WHERE e.current_checksum IS DISTINCT FROM excluded.current_checksum
+             RETURNING last_version, last_change"
+        };
+    }
+    static CLAIM_WITH_TARGET: Statement = Statement {
+        sql: concat!(
+            "WITH claimed AS (",
+            claim_head!(),
+            ") SELECT c.last_version, c.last_change, t.gist_id, t.filename_template, t.mode
+                 FROM claimed c
+                 LEFT JOIN chronicle.gist_targets t ON t.entity_type = $1 AND t.enabled"
+        ),
+        params: PARAMS,
+    };
+    // On Citus a data-modifying CTE joined to another table runs as two distributed
+    // steps with an intermediate result (measured: 2.4 ms against 0.4 ms on a worker), so
+    // there the head is claimed alone and the target read apart.
     static CLAIM: Statement = Statement {
-        sql: "WITH claimed AS (
-                INSERT INTO chronicle.state_entities AS e
-                       (entity_type, entity_id, last_version, last_change, current_checksum)
-                VALUES ($1, $2, 1, coalesce($4, $5), $3)
-                ON CONFLICT (entity_type, entity_id) DO UPDATE
-                   SET last_version = e.last_version + 1,
-                       last_change = coalesce($4, greatest($5, chronicle._microsecond_after(e.last_change))),
-                       current_checksum = excluded.current_checksum
-                 WHERE e.current_checksum IS DISTINCT FROM excluded.current_checksum
-                RETURNING last_version, last_change)
-              SELECT c.last_version, c.last_change, t.gist_id, t.filename_template, t.mode
-                FROM claimed c
-                LEFT JOIN chronicle.gist_targets t ON t.entity_type = $1 AND t.enabled",
-        params: &[
-            pg_sys::TEXTOID,
-            pg_sys::TEXTOID,
-            pg_sys::TEXTOID,
-            pg_sys::TIMESTAMPTZOID,
-            pg_sys::TIMESTAMPTZOID,
-        ],
+        sql: claim_head!(),
+        params: PARAMS,
     };
     let valid_from = match origin {
         Origin::Local => None,
         Origin::GistImport { valid_from } => Some(valid_from),
     };
     let [entity_type, entity_id] = key.args();
-    let rows = CLAIM.run(
-        client,
-        &[
-            entity_type,
-            entity_id,
-            checksum.into(),
-            valid_from.into(),
-            clock_timestamp().into(),
-        ],
-    );
+    let args = [
+        entity_type,
+        entity_id,
+        checksum.into(),
+        valid_from.into(),
+        clock_timestamp().into(),
+    ];
+    if crate::scale_out::state_is_distributed(client) {
+        let rows = CLAIM.run(client, &args);
+        let (version, valid_from) = rows.first().get_two::<i32, TimestampWithTimeZone>().ok()?;
+        let (version, valid_from) = (version?, valid_from?);
+        let target = target_of(client, &key.entity_type);
+        return Some(Claimed {
+            version,
+            valid_from,
+            target,
+        });
+    }
+    let rows = CLAIM_WITH_TARGET.run(client, &args);
     let row = rows.first();
     let version = row.get::<i32>(1).ok()??;
     let valid_from = row.get::<TimestampWithTimeZone>(2).ok()??;

@@ -13,19 +13,6 @@ export CHRONICLE_CLUSTER=$CITUS_CLUSTER CHRONICLE_PORT=$CITUS_PORT
 source "$(dirname "$0")/../integration/lib.sh"
 DB=chronicle_citus
 
-# expect_error DB SQLSTATE DESCRIPTION QUERY: QUERY must fail with SQLSTATE.
-expect_error() {
-  local got
-  got=$(cluster_psql "$CITUS_CLUSTER" "$CITUS_PORT" -d "$1" -At -v VERBOSITY=verbose -c "$4" 2>&1 || true)
-  if ! grep -q "ERROR:  $2:" <<<"$got"; then
-    echo "$got" >&2
-    echo "FAIL: $3: expected SQLSTATE $2" >&2
-    return 1
-  fi
-  echo "ok: $3 ($2)" >&2
-}
-
-
 citus_cluster_start "$CITUS_CLUSTER" "$CITUS_PORT" "fsync = off"
 trap 'citus_cluster_stop "$CITUS_CLUSTER"' EXIT
 create_supabase_roles "$CITUS_CLUSTER" "$CITUS_PORT"

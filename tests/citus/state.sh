@@ -15,13 +15,6 @@ export CHRONICLE_CLUSTER=$CITUS_CLUSTER CHRONICLE_PORT=$CITUS_PORT
 source "$(dirname "$0")/../integration/lib.sh"
 DB=chronicle_citus_state
 
-expect_error() {
-  local got
-  got=$(cluster_psql "$CITUS_CLUSTER" "$CITUS_PORT" -d "$1" -At -v VERBOSITY=verbose -c "$4" 2>&1 || true)
-  grep -q "ERROR:  $2:" <<<"$got" || { echo "$got" >&2; fail "$3: expected SQLSTATE $2"; }
-  echo "ok: $3 ($2)" >&2
-}
-
 citus_cluster_start "$CITUS_CLUSTER" "$CITUS_PORT" "fsync = off"
 trap 'citus_cluster_stop "$CITUS_CLUSTER"' EXIT
 citus_create_database "$CITUS_CLUSTER" "$CITUS_PORT" "$DB"

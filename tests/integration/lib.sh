@@ -83,6 +83,18 @@ expect_zero() {
   echo "ok: $2" >&2
 }
 
+# expect_error DB SQLSTATE DESCRIPTION QUERY: QUERY must fail with SQLSTATE.
+expect_error() {
+  local got
+  got=$(cluster_psql "$IT_CLUSTER" "$IT_PORT" -d "$1" -At -v VERBOSITY=verbose -c "$4" 2>&1 || true)
+  if ! grep -q "ERROR:  $2:" <<<"$got"; then
+    echo "$got" >&2
+    echo "FAIL: $3: expected SQLSTATE $2" >&2
+    return 1
+  fi
+  echo "ok: $3 ($2)" >&2
+}
+
 # load_sample_data DB: a little of everything the extension stores: state history with a
 # deletion, an imported version, executions and their rollups, and an export queue with
 # delivered, in-flight and pending exports.
