@@ -10,6 +10,7 @@ use pgrx::prelude::*;
 
 #[macro_use]
 mod abi;
+mod catalog;
 mod clock;
 mod errors;
 pub mod executions;

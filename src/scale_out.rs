@@ -9,6 +9,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 
+use crate::catalog::{catalog_relation, chronicle_relation};
 use crate::plan_cache::Statement;
 
 extension_sql_file!(
@@ -23,22 +24,9 @@ thread_local! {
     static DISTRIBUTED: Cell<pg_sys::Oid> = const { Cell::new(pg_sys::InvalidOid) };
 }
 
-/// The OID of a relation, from the syscache: no statement, and right after the extension
-/// is dropped and created again. InvalidOid when there is none.
-pub fn relation(namespace: &std::ffi::CStr, name: &std::ffi::CStr) -> pg_sys::Oid {
-    // SAFETY: plain syscache lookups with NUL-terminated names; missing_ok.
-    unsafe {
-        let namespace = pg_sys::get_namespace_oid(namespace.as_ptr(), true);
-        if namespace == pg_sys::InvalidOid {
-            return pg_sys::InvalidOid;
-        }
-        pg_sys::get_relname_relid(name.as_ptr(), namespace)
-    }
-}
-
 /// Whether this database has Citus's metadata.
 pub fn has_citus() -> bool {
-    relation(c"pg_catalog", c"pg_dist_partition") != pg_sys::InvalidOid
+    catalog_relation(c"pg_dist_partition") != pg_sys::InvalidOid
 }
 
 /// Whether `chronicle.distribute()` has distributed the state store (its export outbox
@@ -50,12 +38,12 @@ pub fn state_is_distributed(client: &mut SpiClient<'_>) -> bool {
                               WHERE logicalrelid = 'chronicle.gist_export_outbox'::regclass)",
         params: &[],
     };
-    let outbox = relation(c"chronicle", c"gist_export_outbox");
-    if outbox != pg_sys::InvalidOid && DISTRIBUTED.get() == outbox {
-        return true;
-    }
     if !has_citus() {
         return false;
+    }
+    let outbox = chronicle_relation(c"gist_export_outbox");
+    if outbox != pg_sys::InvalidOid && DISTRIBUTED.get() == outbox {
+        return true;
     }
     let distributed = IS_DISTRIBUTED
         .run(client, &[])

@@ -259,7 +259,7 @@ fn gist_targets_check<'a>(
         let template = check_template(&entity_type, &template);
         // A Citus placement of the table (its name differs): set_gist_target has checked.
         let on_the_table = trigger.relation().map(|relation| relation.oid()).ok()
-            == Some(crate::scale_out::relation(c"chronicle", c"gist_targets"));
+            == Some(crate::catalog::chronicle_relation(c"gist_targets"));
         if on_the_table {
             Spi::connect_mut(|client| check_target(client, &entity_type, &gist_id, &template));
         }

@@ -217,11 +217,7 @@ thread_local! {
 /// The OID of `chronicle.state_schemas` (from the syscache: cheap, and right after the
 /// extension is dropped and created again).
 fn schema_table() -> pg_sys::Oid {
-    // SAFETY: plain syscache lookups with NUL-terminated names; missing_ok.
-    let oid = unsafe {
-        let namespace = pg_sys::get_namespace_oid(c"chronicle".as_ptr(), true);
-        pg_sys::get_relname_relid(c"state_schemas".as_ptr(), namespace)
-    };
+    let oid = crate::catalog::chronicle_relation(c"state_schemas");
     if oid == pg_sys::InvalidOid {
         raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
