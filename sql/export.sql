@@ -58,6 +58,7 @@ CREATE TABLE chronicle.gist_export_queue (
                          CASE WHEN status IN ('pending', 'in_flight') THEN 'head'
                               WHEN status = 'waiting' THEN 'waiting'
                               ELSE 'finished' END) STORED,
+    has_waiting      boolean     NOT NULL DEFAULT false,
     CONSTRAINT gist_export_queue_pkey PRIMARY KEY (id),
     CONSTRAINT gist_export_queue_operation_check CHECK (operation IN ('write', 'remove')),
     CONSTRAINT gist_export_queue_status_check CHECK (status IN ('waiting', 'pending', 'in_flight', 'done', 'dead')),
@@ -103,6 +104,8 @@ COMMENT ON COLUMN chronicle.gist_export_queue.attempt IS 'How many times the row
 COMMENT ON COLUMN chronicle.gist_export_queue.available_at IS 'Not claimable before this time (backoff after a failure, or Retry-After)';
 COMMENT ON COLUMN chronicle.gist_export_queue.lease_token IS 'Token of the current claim; ack and fail must present it';
 COMMENT ON COLUMN chronicle.gist_export_queue.lease_expires_at IS 'When an in-flight row becomes claimable again';
+COMMENT ON COLUMN chronicle.gist_export_queue.has_waiting IS
+  'On a head: whether an export may be waiting behind it (set by whoever queues one there), so that finishing a head with none skips looking for the next';
 COMMENT ON COLUMN chronicle.gist_export_queue.gist_revision IS 'The Gist revision that carries this export, once acknowledged';
 COMMENT ON COLUMN chronicle.gist_export_queue.stage IS
   'Derived from status: head (pending or in_flight), waiting, or finished (done or dead); what the indexes look at, so that claims update rows in place';

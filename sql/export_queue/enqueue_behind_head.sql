@@ -1,10 +1,12 @@
 -- Enqueueing, step 2 (docs/export-queue.md): behind the head this transaction has locked.
--- The head is updated to itself, so that a finisher at REPEATABLE READ that could not see
--- this export fails to serialize instead of stranding it; then in latest mode the newest
--- waiting export takes the new content if it is a latest one, and otherwise the export is
--- added as waiting. Parameters as in enqueue_as_head.sql.
+-- The head is marked as having exports behind it: whoever finishes it then looks for the
+-- next one (and one that finds the mark unset need not look), and a finisher at
+-- REPEATABLE READ that could not see this export fails to serialize instead of stranding
+-- it. Then in latest mode the newest waiting export takes the new content if it is a
+-- latest one, and otherwise the export is added as waiting. Parameters as in
+-- enqueue_as_head.sql.
 WITH head AS (
-  UPDATE chronicle.gist_export_queue q SET status = q.status
+  UPDATE chronicle.gist_export_queue q SET has_waiting = true
    WHERE q.gist_id = $1 AND q.file_name = $2 AND q.stage = 'head'
   RETURNING q.id),
 newest_waiting AS (

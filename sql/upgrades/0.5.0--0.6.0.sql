@@ -23,6 +23,18 @@ SET search_path TO pg_catalog, pg_temp
 LANGUAGE c AS 'MODULE_PATHNAME', 'export_take_outbox_wrapper';
 REVOKE ALL ON FUNCTION chronicle._export_take_outbox() FROM PUBLIC;
 
+-- A head says whether exports may wait behind it, so that finishing one with none behind
+-- skips looking (sql/export_queue.sql, _export_advance). Heads queued under 0.5.0 are
+-- marked where exports wait behind them now.
+ALTER TABLE chronicle.gist_export_queue ADD COLUMN has_waiting boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN chronicle.gist_export_queue.has_waiting IS
+  'On a head: whether an export may be waiting behind it (set by whoever queues one there), so that finishing a head with none skips looking for the next';
+UPDATE chronicle.gist_export_queue h
+   SET has_waiting = true
+ WHERE h.stage = 'head'
+   AND EXISTS (SELECT FROM chronicle.gist_export_queue w
+                WHERE w.gist_id = h.gist_id AND w.file_name = h.file_name AND w.stage = 'waiting');
+
 \ir ../export_queue.sql
 
 -- The write path passes the clock in and adds its microsecond with an IMMUTABLE function,

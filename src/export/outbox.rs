@@ -68,16 +68,16 @@ const TAKEN_BYTES: i64 = 32 * 1024 * 1024;
 #[pg_extern(volatile, parallel_unsafe, name = "_export_take_outbox")]
 #[search_path(pg_catalog, pg_temp)]
 fn export_take_outbox() -> i64 {
-    static OLDEST: Statement = Statement {
-        sql: "SELECT entity_type, entity_id, version, operation,
-                     coalesce(octet_length(payload), 0)::bigint
-                FROM chronicle.gist_export_outbox
-               ORDER BY changed_at, entity_type, entity_id, version, operation
-               LIMIT $1",
-        params: &[pg_sys::INT8OID],
-    };
-    static TAKE: Statement = Statement {
-        sql: "WITH taken AS (
+    // The two statements on the distributed outbox are planned at each call, not kept:
+    // Citus plans a multi-shard statement with parameters only as a custom plan, and
+    // export_claim, which calls this, holds its own statements to generic plans. They run
+    // once per claim, and only on Citus.
+    const OLDEST: &str = "SELECT entity_type, entity_id, version, operation,
+                                 coalesce(octet_length(payload), 0)::bigint
+                            FROM chronicle.gist_export_outbox
+                           ORDER BY changed_at, entity_type, entity_id, version, operation
+                           LIMIT $1";
+    const TAKE: &str = "WITH taken AS (
                 DELETE FROM chronicle.gist_export_outbox o
                  USING unnest($1::text[], $2::text[], $3::integer[], $4::text[]) AS k(entity_type, entity_id, version, operation)
                  WHERE o.entity_type = k.entity_type AND o.entity_id = k.entity_id
@@ -86,14 +86,7 @@ fn export_take_outbox() -> i64 {
               SELECT gist_id, file_name, operation, entity_type, entity_id, version, checksum,
                      payload, mode
                 FROM taken
-               ORDER BY changed_at, entity_type, entity_id, version, operation",
-        params: &[
-            pg_sys::TEXTARRAYOID,
-            pg_sys::TEXTARRAYOID,
-            pg_sys::INT4ARRAYOID,
-            pg_sys::TEXTARRAYOID,
-        ],
-    };
+               ORDER BY changed_at, entity_type, entity_id, version, operation";
     if !crate::scale_out::has_citus() {
         return 0;
     }
@@ -111,7 +104,10 @@ fn export_take_outbox() -> i64 {
         }
         let (mut types, mut ids, mut versions, mut operations) = (vec![], vec![], vec![], vec![]);
         let mut bytes = 0i64;
-        for row in OLDEST.run(client, &[TAKEN_ROWS.into()]) {
+        let oldest = client
+            .update(OLDEST, None, &[TAKEN_ROWS.into()])
+            .unwrap_or_else(|error| panic!("reading the outbox failed: {error}"));
+        for row in oldest {
             let size = row.get::<i64>(5).ok().flatten().unwrap_or(0);
             if !types.is_empty() && bytes + size > TAKEN_BYTES {
                 break;
@@ -126,11 +122,13 @@ fn export_take_outbox() -> i64 {
             return 0;
         }
         // Read whole before the first is queued: queueing runs statements of its own.
-        let taken: Vec<TakenExport> = TAKE
-            .run(
-                client,
+        let taken: Vec<TakenExport> = client
+            .update(
+                TAKE,
+                None,
                 &[types.into(), ids.into(), versions.into(), operations.into()],
             )
+            .unwrap_or_else(|error| panic!("taking from the outbox failed: {error}"))
             .map(|row| {
                 let text = |n: usize| row.get::<String>(n).ok().flatten();
                 TakenExport {

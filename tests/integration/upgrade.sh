@@ -119,9 +119,10 @@ SQL
 
 # The queue's rows, except that an export behind its file's unfinished one counts as
 # pending: releases before 0.3.0 had no other word for it, and the update says waiting.
+# has_waiting (0.6.0) is derived by the update, and checked on its own below.
 queue_fingerprint() {
   rows_fingerprint "$1" gist_export_queue "
-    SELECT to_jsonb(t) - 'stage'
+    SELECT to_jsonb(t) - 'stage' - 'has_waiting'
            || jsonb_build_object('status', CASE t.status WHEN 'waiting' THEN 'pending' ELSE t.status END) AS r
       FROM chronicle.gist_export_queue t"
 }
@@ -183,6 +184,12 @@ for script in "${releases[@]}"; do
   echo "ok: every chronicle table identical after the update" >&2
   expect_zero $OLD "the two exports written behind in-flight ones wait" \
     "SELECT 2 - count(*) FROM chronicle.gist_export_queue WHERE status = 'waiting'"
+  expect_zero $OLD "exactly the heads with exports waiting behind them are marked so" \
+    "SELECT count(*) FROM chronicle.gist_export_queue h
+      WHERE h.stage = 'head'
+        AND h.has_waiting IS DISTINCT FROM EXISTS (
+              SELECT FROM chronicle.gist_export_queue w
+               WHERE w.gist_id = h.gist_id AND w.file_name = h.file_name AND w.stage = 'waiting')"
 
   updated_catalog=$(sql $OLD "$CATALOG_FINGERPRINT")
   if [ "$updated_catalog" != "$fresh_catalog" ]; then
