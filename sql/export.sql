@@ -32,8 +32,8 @@ COMMENT ON COLUMN chronicle.gist_targets.enabled IS 'Whether new versions are en
 -- stage as it was, so PostgreSQL rewrites the row in place (a HOT update) instead of
 -- adding an entry to every index. fillfactor 50 keeps room on each page for the new
 -- versions of the rows a claim takes together (measured: at 70 only about half the
--- claims stayed HOT). Every row is soon pruned, and autovacuum runs on a fixed number of
--- dead rows rather than a fraction of a table that stays small.
+-- claims stayed HOT). An ack deletes the row (sql/export_deliveries.sql), and autovacuum
+-- runs on a fixed number of dead rows rather than a fraction of a table that stays small.
 CREATE TABLE chronicle.gist_export_queue (
     id               bigint      GENERATED ALWAYS AS IDENTITY,
     gist_id          text        NOT NULL,
@@ -51,9 +51,7 @@ CREATE TABLE chronicle.gist_export_queue (
     lease_token      uuid,
     lease_expires_at timestamptz,
     last_error       text,
-    gist_revision    text,
     enqueued_at      timestamptz NOT NULL DEFAULT now(),
-    done_at          timestamptz,
     stage            text        NOT NULL GENERATED ALWAYS AS (
                          CASE WHEN status IN ('pending', 'in_flight') THEN 'head'
                               WHEN status = 'waiting' THEN 'waiting'
@@ -61,7 +59,7 @@ CREATE TABLE chronicle.gist_export_queue (
     has_waiting      boolean     NOT NULL DEFAULT false,
     CONSTRAINT gist_export_queue_pkey PRIMARY KEY (id),
     CONSTRAINT gist_export_queue_operation_check CHECK (operation IN ('write', 'remove')),
-    CONSTRAINT gist_export_queue_status_check CHECK (status IN ('waiting', 'pending', 'in_flight', 'done', 'dead')),
+    CONSTRAINT gist_export_queue_status_check CHECK (status IN ('waiting', 'pending', 'in_flight', 'dead')),
     CONSTRAINT gist_export_queue_payload_check CHECK ((operation = 'write') = (payload IS NOT NULL))
 ) WITH (
     fillfactor = 50,
@@ -91,24 +89,20 @@ CREATE INDEX gist_export_queue_waiting
     ON chronicle.gist_export_queue (gist_id, file_name, id)
     WHERE stage = 'waiting';
 
--- What prune reads: finished exports by the time they were delivered (dead ones have none).
-CREATE INDEX gist_export_queue_finished ON chronicle.gist_export_queue (done_at) WHERE stage = 'finished';
-
 COMMENT ON TABLE chronicle.gist_export_queue IS
-  'Exports waiting for, or handed to, a Gist exporter (chronicle-gist); filled in the same transaction as each state write, consumed through export_claim/export_ack/export_fail';
+  'Exports waiting for, or handed to, a Gist exporter (chronicle-gist), and dead ones; filled in the same transaction as each state write, consumed through export_claim/export_ack/export_fail (an ack moves the export to chronicle.gist_export_deliveries)';
 COMMENT ON COLUMN chronicle.gist_export_queue.operation IS 'write: set the file to payload; remove: delete the file (the entity was deleted)';
 COMMENT ON COLUMN chronicle.gist_export_queue.payload IS 'The file content: the state as indented JSON; NULL for remove';
 COMMENT ON COLUMN chronicle.gist_export_queue.status IS
-  'waiting (behind an unfinished export of its file), pending (its file''s head, claimable), in_flight (claimed under a lease), done or dead (out of attempts)';
+  'waiting (behind an unfinished export of its file), pending (its file''s head, claimable), in_flight (claimed under a lease) or dead (out of attempts)';
 COMMENT ON COLUMN chronicle.gist_export_queue.attempt IS 'How many times the row was claimed and not released';
 COMMENT ON COLUMN chronicle.gist_export_queue.available_at IS 'Not claimable before this time (backoff after a failure, or Retry-After)';
 COMMENT ON COLUMN chronicle.gist_export_queue.lease_token IS 'Token of the current claim; ack and fail must present it';
 COMMENT ON COLUMN chronicle.gist_export_queue.lease_expires_at IS 'When an in-flight row becomes claimable again';
 COMMENT ON COLUMN chronicle.gist_export_queue.has_waiting IS
   'On a head: whether an export may be waiting behind it (set by whoever queues one there), so that finishing a head with none skips looking for the next';
-COMMENT ON COLUMN chronicle.gist_export_queue.gist_revision IS 'The Gist revision that carries this export, once acknowledged';
 COMMENT ON COLUMN chronicle.gist_export_queue.stage IS
-  'Derived from status: head (pending or in_flight), waiting, or finished (done or dead); what the indexes look at, so that claims update rows in place';
+  'Derived from status: head (pending or in_flight), waiting, or finished (dead); what the indexes look at, so that claims update rows in place';
 
 COMMENT ON SEQUENCE chronicle.gist_export_queue_id_seq IS 'Numbers the exports: a file''s exports leave in this order';
 

@@ -83,7 +83,7 @@ BEGIN
 END
 $$;
 
--- The files whose head was just finished (done or dead): each one's next waiting export
+-- The files whose head was just finished (delivered or dead): each one's next waiting export
 -- becomes its head; returns how many did. Called once the heads are finished (in the
 -- statement that finished them, after it has: a volatile function's statement takes a
 -- snapshot of its own), so that it sees every export enqueued behind them by a writer
@@ -147,13 +147,20 @@ BEGIN
     RAISE EXCEPTION 'gist_revision must not be NULL: an acknowledgement names the Gist revision that carries the export'
       USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  -- export_advance runs once the UPDATE has finished (see there why that matters).
+  -- The export leaves the queue for the deliveries (sql/export_deliveries.sql);
+  -- _export_advance runs once the DELETE has finished (see there why that matters).
   WITH done AS (
-    UPDATE chronicle.gist_export_queue q
-       SET status = 'done', done_at = clock_timestamp(), gist_revision = export_ack.gist_revision,
-           lease_token = NULL, lease_expires_at = NULL, last_error = NULL
+    DELETE FROM chronicle.gist_export_queue q
      WHERE q.id = export_ack.id AND q.lease_token = export_ack.lease_token
-    RETURNING q.gist_id, q.file_name, q.has_waiting)
+    RETURNING q.*),
+  delivered AS (
+    INSERT INTO chronicle.gist_export_deliveries
+           (id, gist_id, file_name, operation, mode, entity_type, entity_id, version, checksum,
+            payload, attempt, enqueued_at, gist_revision, delivered_at)
+    SELECT done.id, done.gist_id, done.file_name, done.operation, done.mode, done.entity_type,
+           done.entity_id, done.version, done.checksum, done.payload, done.attempt, done.enqueued_at,
+           export_ack.gist_revision, clock_timestamp()
+      FROM done)
   SELECT count(*),
          CASE WHEN bool_or(done.has_waiting)
               THEN chronicle._export_advance(array_agg(done.gist_id), array_agg(done.file_name)) END
@@ -206,12 +213,18 @@ BEGIN
       USING ERRCODE = 'null_value_not_allowed';
   END IF;
   WITH done AS (
-    UPDATE chronicle.gist_export_queue q
-       SET status = 'done', done_at = clock_timestamp(), gist_revision = export_ack_all.gist_revision,
-           lease_token = NULL, lease_expires_at = NULL, last_error = NULL
-      FROM unnest(ids, lease_tokens) AS presented(id, lease_token)
+    DELETE FROM chronicle.gist_export_queue q
+     USING unnest(ids, lease_tokens) AS presented(id, lease_token)
      WHERE q.id = presented.id AND q.lease_token = presented.lease_token
-    RETURNING q.id, q.gist_id, q.file_name, q.has_waiting)
+    RETURNING q.*),
+  delivered AS (
+    INSERT INTO chronicle.gist_export_deliveries
+           (id, gist_id, file_name, operation, mode, entity_type, entity_id, version, checksum,
+            payload, attempt, enqueued_at, gist_revision, delivered_at)
+    SELECT done.id, done.gist_id, done.file_name, done.operation, done.mode, done.entity_type,
+           done.entity_id, done.version, done.checksum, done.payload, done.attempt, done.enqueued_at,
+           export_ack_all.gist_revision, clock_timestamp()
+      FROM done)
   SELECT coalesce(array_agg(done.id), '{}'),
          CASE WHEN bool_or(done.has_waiting)
               THEN chronicle._export_advance(array_agg(done.gist_id) FILTER (WHERE done.has_waiting),
@@ -313,10 +326,11 @@ $$;
 
 -- Dead rows back to the queue with fresh attempts, each behind its file's head if the file
 -- has one. In latest mode a dead row that a newer export of its file has superseded is
--- closed instead: sending it now would put old content over newer. In every_version mode
+-- dropped instead: sending it now would put old content over newer. In every_version mode
 -- each version must still become its own revision, so a superseded dead row is delivered,
 -- and the file's newest export is queued again behind it: the file always ends at the
--- newest content, never at the redriven one. The queue is locked
+-- newest content, never at the redriven one (the newest export may have been delivered
+-- already: the deliveries keep its content until pruned). The queue is locked
 -- against writes meanwhile (enqueueing, claims and acks wait), so that a file cannot gain
 -- a head between the check for one and the promotion of its redriven export.
 CREATE OR REPLACE FUNCTION chronicle.export_redrive() RETURNS bigint
@@ -327,20 +341,29 @@ DECLARE
   redriven bigint;
 BEGIN
   LOCK TABLE chronicle.gist_export_queue IN SHARE ROW EXCLUSIVE MODE;
-  UPDATE chronicle.gist_export_queue q
-     SET status = 'done', done_at = clock_timestamp(), last_error = 'superseded by a newer export: ' || q.last_error
+  DELETE FROM chronicle.gist_export_queue q
    WHERE q.status = 'dead' AND q.mode = 'latest'
-     AND EXISTS (SELECT FROM chronicle.gist_export_queue newer
-                  WHERE newer.gist_id = q.gist_id AND newer.file_name = q.file_name AND newer.id > q.id);
+     AND (EXISTS (SELECT FROM chronicle.gist_export_queue newer
+                   WHERE newer.gist_id = q.gist_id AND newer.file_name = q.file_name AND newer.id > q.id)
+          OR EXISTS (SELECT FROM chronicle.gist_export_deliveries newer
+                      WHERE newer.gist_id = q.gist_id AND newer.file_name = q.file_name AND newer.id > q.id));
   WITH revived AS (
     UPDATE chronicle.gist_export_queue q
        SET status = 'waiting', attempt = 0, available_at = clock_timestamp()
      WHERE q.status = 'dead'
     RETURNING q.id, q.gist_id, q.file_name),
+  exports AS (
+    SELECT e.id, e.gist_id, e.file_name, e.operation, e.mode, e.entity_type, e.entity_id, e.version,
+           e.checksum, e.payload
+      FROM chronicle.gist_export_queue e
+    UNION ALL
+    SELECT d.id, d.gist_id, d.file_name, d.operation, d.mode, d.entity_type, d.entity_id, d.version,
+           d.checksum, d.payload
+      FROM chronicle.gist_export_deliveries d),
   superseded AS (
     SELECT r.gist_id, r.file_name, max(n.id) AS newest
       FROM revived r
-      JOIN chronicle.gist_export_queue n ON n.gist_id = r.gist_id AND n.file_name = r.file_name AND n.id > r.id
+      JOIN exports n ON n.gist_id = r.gist_id AND n.file_name = r.file_name AND n.id > r.id
      GROUP BY r.gist_id, r.file_name),
   newest_again AS (
     -- The file's newest export, queued again behind the revived ones (unless it is one).
@@ -349,7 +372,7 @@ BEGIN
     SELECT n.gist_id, n.file_name, n.operation, n.mode, n.entity_type, n.entity_id, n.version, n.checksum,
            n.payload, 'waiting'
       FROM superseded s
-      JOIN chronicle.gist_export_queue n ON n.id = s.newest
+      JOIN exports n ON n.id = s.newest
      WHERE s.newest NOT IN (SELECT r.id FROM revived r)
     RETURNING 1)
   SELECT count(*) INTO redriven FROM revived;
@@ -397,16 +420,18 @@ BEGIN
   WITH counts AS (
     SELECT count(*) FILTER (WHERE q.status IN ('waiting', 'pending')) + in_outbox AS pending,
            count(*) FILTER (WHERE q.status = 'in_flight') AS in_flight,
-           count(*) FILTER (WHERE q.status = 'done') AS done,
            count(*) FILTER (WHERE q.status = 'dead') AS dead,
-           now() - min(q.enqueued_at) FILTER (WHERE q.status IN ('waiting', 'pending')) AS oldest_pending_age,
-           count(*) FILTER (WHERE q.status = 'done' AND q.done_at > now() - interval '10 minutes') / 10.0 AS drain_per_minute
-      FROM chronicle.gist_export_queue q)
-  SELECT c.pending, c.in_flight, c.done, c.dead, c.oldest_pending_age,
-         c.drain_per_minute::double precision,
-         CASE WHEN c.pending + c.in_flight > 0 AND c.drain_per_minute > 0
-              THEN make_interval(secs => ((c.pending + c.in_flight) / c.drain_per_minute * 60)::double precision) END
-    FROM counts c;
+           now() - min(q.enqueued_at) FILTER (WHERE q.status IN ('waiting', 'pending')) AS oldest_pending_age
+      FROM chronicle.gist_export_queue q),
+  delivered AS (
+    SELECT count(*) AS done,
+           count(*) FILTER (WHERE d.delivered_at > now() - interval '10 minutes') / 10.0 AS drain_per_minute
+      FROM chronicle.gist_export_deliveries d)
+  SELECT c.pending, c.in_flight, d.done, c.dead, c.oldest_pending_age,
+         d.drain_per_minute::double precision,
+         CASE WHEN c.pending + c.in_flight > 0 AND d.drain_per_minute > 0
+              THEN make_interval(secs => ((c.pending + c.in_flight) / d.drain_per_minute * 60)::double precision) END
+    FROM counts c, delivered d;
 END
 $$;
 
@@ -421,8 +446,8 @@ BEGIN
     RAISE EXCEPTION 'older_than must be a non-negative interval, not %', coalesce(older_than::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  DELETE FROM chronicle.gist_export_queue q
-   WHERE q.stage = 'finished' AND q.status = 'done' AND q.done_at < clock_timestamp() - older_than;
+  DELETE FROM chronicle.gist_export_deliveries d
+   WHERE d.delivered_at < clock_timestamp() - older_than;
   GET DIAGNOSTICS pruned = ROW_COUNT;
   RETURN pruned;
 END
@@ -464,7 +489,7 @@ COMMENT ON FUNCTION chronicle.export_fail(bigint, uuid, text, interval) IS
 COMMENT ON FUNCTION chronicle.export_release(bigint, uuid, interval) IS
   'Gives a claimed export back untried (exporter stopping, rate limit): pending again after retry_after, the attempt not counted';
 COMMENT ON FUNCTION chronicle.export_redrive() IS
-  'Puts dead exports back in the queue, each behind its file''s head (closing those a newer export of the same file superseded, in latest mode); returns how many';
+  'Puts dead exports back in the queue, each behind its file''s head (dropping those a newer export of the same file superseded, in latest mode); returns how many';
 COMMENT ON FUNCTION chronicle.export_stats() IS
-  'Queue counts by status (pending counts the waiting too), the age of the oldest pending export, exports delivered per minute over the last ten minutes and the time the backlog takes at that rate';
-COMMENT ON FUNCTION chronicle.prune_export_queue(interval) IS 'Deletes exports delivered longer ago than older_than; returns how many';
+  'Queue counts by status (pending counts the waiting too, done the deliveries not yet pruned), the age of the oldest pending export, exports delivered per minute over the last ten minutes and the time the backlog takes at that rate';
+COMMENT ON FUNCTION chronicle.prune_export_queue(interval) IS 'Deletes the records of exports delivered longer ago than older_than (chronicle.gist_export_deliveries); returns how many';

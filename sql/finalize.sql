@@ -17,6 +17,8 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('ch
 SELECT pg_catalog.pg_extension_config_dump('chronicle.metrics_failures', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.state_schemas', '');
 SELECT pg_catalog.pg_extension_config_dump('chronicle.state_schema_violations', '');
+-- Since 0.6.0.
+SELECT pg_catalog.pg_extension_config_dump('chronicle.gist_export_deliveries', '');
 
 -- Privileges: closed by default, opened by name. This is the only place the extension
 -- grants anything; tests/pg_regress/sql/privileges.sql lists the result and fails when an

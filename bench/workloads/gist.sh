@@ -76,7 +76,7 @@ drain() {
   elapsed=$(( $(now_ms) - started ))
   queue_idle || { echo "exports left after the drain" >&2; return 1; }
   local acked
-  acked=$(value $DB "SELECT count(*) FROM chronicle.gist_export_queue WHERE entity_type = '$type' AND status = 'done'")
+  acked=$(value $DB "SELECT count(*) FROM chronicle.gist_export_deliveries WHERE entity_type = '$type'")
   [ "$acked" = 10000 ] || { echo "$type: $acked of 10000 exports acknowledged" >&2; return 1; }
   awk -v n=10000 -v ms="$elapsed" 'BEGIN { printf "%.0f", n * 1000 / ms }'
 }
@@ -118,7 +118,7 @@ BACKGROUND=()
 patches() { awk -v g="$1" '$1 == "gist" && $2 == g {print $6}' "$S/FAST.out"; }
 # delivered TYPE: whether the last acknowledged export of TYPE is the current version.
 delivered() {
-  value $DB "SELECT (SELECT checksum FROM chronicle.gist_export_queue WHERE entity_type = '$1' AND status = 'done'
+  value $DB "SELECT (SELECT checksum FROM chronicle.gist_export_deliveries WHERE entity_type = '$1'
                       ORDER BY id DESC LIMIT 1)
                   = (SELECT checksum FROM chronicle.current_state WHERE entity_type = '$1')"
 }

@@ -119,6 +119,7 @@ for clients in 1 4 8; do
     # (what autovacuum does within a minute), so that a run does not inherit the dead
     # rows of the one before.
     bench_psql $DB -q -c "SELECT chronicle.prune_export_queue('0 seconds')" -c "VACUUM chronicle.gist_export_queue" \
+      -c "VACUUM chronicle.gist_export_deliveries" \
       -c "TRUNCATE plain_queue" -c "VACUUM pgmq.q_jobs" >/dev/null
   done
   chronicle[$clients]=$(median "${chronicle_runs[@]}")
@@ -164,7 +165,7 @@ UPDATE plain_ordered_queue q SET status = 'done', lease_token = NULL
 SQL
 deep_plain=$(deep_rate "$S/plain_ordered.sql" "SELECT count(*) FROM plain_ordered_queue WHERE status = 'done'")
 bench_psql $DB -q -c "SELECT count(*) FROM chronicle.remove_gist_target('hot')" \
-  -c "UPDATE chronicle.gist_export_queue SET status = 'done', done_at = now() WHERE status <> 'done'" \
+  -c "DELETE FROM chronicle.gist_export_queue" \
   -c "SELECT chronicle.prune_export_queue('0 seconds')" >/dev/null
 
 # PgQ: one consumer taking batches, with the ticker driven by the consumer itself.
@@ -196,7 +197,8 @@ pgq_end=$(date +%s.%N)
 pgq_rate=$(awk -v n="$EXPORTS" -v a="$pgq_start" -v b="$pgq_end" 'BEGIN { printf "%.0f", n / (b - a) }')
 
 # Soak: writers (latest mode over 100k files), 4 consumers and a pruner together until
-# SOAK exports went through; the queue's size is compared with its size at the start.
+# SOAK exports went through; the queue's size (with the deliveries not yet pruned) is
+# compared with its size at the start.
 bench_psql $DB -q -c "SELECT chronicle.prune_export_queue('0 seconds')" -c "VACUUM chronicle.gist_export_queue" >/dev/null
 printf "\\set e random(1, 100000)\nSELECT chronicle.put_state('q', :e::text, %s);\n" "$DOC" >"$S/write.sql"
 printf "SELECT chronicle.prune_export_queue('10 seconds');\nSELECT pg_sleep(1);\n" >"$S/prune.sql"
@@ -212,16 +214,16 @@ first_id=$(value $DB "SELECT coalesce(max(id), 0) FROM chronicle.gist_export_que
 # working set of pending, in-flight and not yet pruned rows, plus the dead rows of one
 # autovacuum_naptime (1 min by default), which is what bounds it.
 for _ in 1 2 3 4 5 6; do soak_round; done
-size_before=$(value $DB "SELECT pg_total_relation_size('chronicle.gist_export_queue')")
+size_before=$(value $DB "SELECT pg_total_relation_size('chronicle.gist_export_queue') + pg_total_relation_size('chronicle.gist_export_deliveries')")
 while [ "$(value $DB "SELECT coalesce(max(id), 0) FROM chronicle.gist_export_queue")" -lt $(( first_id + SOAK )) ]; do
   soak_round
 done
 drain "$S/chronicle.sql" 4 "$CHRONICLE_LEFT" >/dev/null
 soak_minutes=$(( ($(date +%s) - soak_start) / 60 ))
-size_peak_after=$(value $DB "SELECT pg_total_relation_size('chronicle.gist_export_queue')")
+size_peak_after=$(value $DB "SELECT pg_total_relation_size('chronicle.gist_export_queue') + pg_total_relation_size('chronicle.gist_export_deliveries')")
 bench_psql $DB -q -c "SELECT chronicle.prune_export_queue('0 seconds')" >/dev/null
 sleep 5
-size_after=$(value $DB "SELECT pg_total_relation_size('chronicle.gist_export_queue')")
+size_after=$(value $DB "SELECT pg_total_relation_size('chronicle.gist_export_queue') + pg_total_relation_size('chronicle.gist_export_deliveries')")
 mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1048576 }'; }
 
 cat <<TABLE

@@ -153,7 +153,7 @@ fn claim_ack_fail_and_release_follow_the_contract() {
     let revision: String = db
         .client()
         .query_one(
-            "SELECT gist_revision FROM chronicle.gist_export_queue WHERE id = $1",
+            "SELECT gist_revision FROM chronicle.gist_export_deliveries WHERE id = $1",
             &[&second.id],
         )
         .unwrap()

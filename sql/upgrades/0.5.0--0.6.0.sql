@@ -35,6 +35,35 @@ UPDATE chronicle.gist_export_queue h
    AND EXISTS (SELECT FROM chronicle.gist_export_queue w
                 WHERE w.gist_id = h.gist_id AND w.file_name = h.file_name AND w.stage = 'waiting');
 
+-- An ack takes the export out of the queue and records it in gist_export_deliveries
+-- (sql/export_deliveries.sql). What 0.5.0 delivered moves there; the done rows without a
+-- revision (closed by export_redrive as superseded) are dropped, as export_redrive now
+-- drops them.
+\ir ../export_deliveries.sql
+INSERT INTO chronicle.gist_export_deliveries
+       (id, gist_id, file_name, operation, mode, entity_type, entity_id, version, checksum,
+        payload, attempt, enqueued_at, gist_revision, delivered_at)
+SELECT q.id, q.gist_id, q.file_name, q.operation, q.mode, q.entity_type, q.entity_id, q.version,
+       q.checksum, q.payload, q.attempt, q.enqueued_at, q.gist_revision, q.done_at
+  FROM chronicle.gist_export_queue q
+ WHERE q.status = 'done' AND q.gist_revision IS NOT NULL
+ ORDER BY q.done_at, q.id;
+DELETE FROM chronicle.gist_export_queue WHERE status = 'done';
+DROP INDEX chronicle.gist_export_queue_finished;
+ALTER TABLE chronicle.gist_export_queue
+  DROP COLUMN gist_revision,
+  DROP COLUMN done_at,
+  DROP CONSTRAINT gist_export_queue_status_check,
+  ADD CONSTRAINT gist_export_queue_status_check CHECK (status IN ('waiting', 'pending', 'in_flight', 'dead'));
+COMMENT ON TABLE chronicle.gist_export_queue IS
+  'Exports waiting for, or handed to, a Gist exporter (chronicle-gist), and dead ones; filled in the same transaction as each state write, consumed through export_claim/export_ack/export_fail (an ack moves the export to chronicle.gist_export_deliveries)';
+COMMENT ON COLUMN chronicle.gist_export_queue.status IS
+  'waiting (behind an unfinished export of its file), pending (its file''s head, claimable), in_flight (claimed under a lease) or dead (out of attempts)';
+COMMENT ON COLUMN chronicle.gist_export_queue.stage IS
+  'Derived from status: head (pending or in_flight), waiting, or finished (dead); what the indexes look at, so that claims update rows in place';
+-- Kept by pg_dump like the queue (last, as in sql/finalize.sql).
+SELECT pg_catalog.pg_extension_config_dump('chronicle.gist_export_deliveries', '');
+
 \ir ../export_queue.sql
 
 -- The write path passes the clock in and adds its microsecond with an IMMUTABLE function,
@@ -120,7 +149,7 @@ BEGIN
                    'chronicle.gist_note_secondary_limit(interval, interval, text), '
                    'chronicle.gist_write_budget_status(interval, interval) TO %s', admin.role) || admin.option;
     EXECUTE pg_catalog.format('GRANT SELECT ON chronicle.gist_write_log, chronicle.gist_rate_limit, '
-                              'chronicle.gist_export_outbox TO %s',
+                              'chronicle.gist_export_outbox, chronicle.gist_export_deliveries TO %s',
                               admin.role) || admin.option;
   END LOOP;
 END

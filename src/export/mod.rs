@@ -29,12 +29,20 @@ extension_sql_file!(
     requires = ["export_tables"]
 );
 
+// Delivered exports, taken out of the queue by an ack.
+extension_sql_file!(
+    "../../sql/export_deliveries.sql",
+    name = "export_deliveries",
+    requires = ["export_tables"]
+);
+
 extension_sql_file!(
     "../../sql/export_queue.sql",
     name = "export_queue",
     requires = [
         "export_tables",
         "export_outbox",
+        "export_deliveries",
         outbox::export_take_outbox,
         targets::set_gist_target,
         targets::gist_file_name,

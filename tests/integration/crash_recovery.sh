@@ -79,7 +79,9 @@ expect_zero $DB "every version a client saw committed ($logged, up to $last) is 
 expect_zero $DB "every committed version is queued for export or acknowledged" \
   "SELECT count(*) FROM chronicle.state_versions v
     WHERE NOT EXISTS (SELECT FROM chronicle.gist_export_queue q
-                       WHERE q.entity_type = v.entity_type AND q.entity_id = v.entity_id AND q.version = v.version)"
+                       WHERE q.entity_type = v.entity_type AND q.entity_id = v.entity_id AND q.version = v.version)
+      AND NOT EXISTS (SELECT FROM chronicle.gist_export_deliveries d
+                       WHERE d.entity_type = v.entity_type AND d.entity_id = v.entity_id AND d.version = v.version)"
 sql $DB "SELECT chronicle.refresh_metrics()" >/dev/null
 expect_zero $DB "rollups equal a fresh recomputation after one refresh" "
   WITH truth AS (SELECT date_trunc('hour', started_at, 'UTC') AS hour, command_name, count(*) AS executions,

@@ -31,7 +31,7 @@ claim='SELECT coalesce((array_agg(id))[1], 0) AS id, coalesce((array_agg(lease_t
   FROM chronicle.export_claim(1, '"'300 milliseconds'"')'
 ack='DO $$ BEGIN
   PERFORM chronicle.export_ack(:id, '"':token'"'::uuid, '"'rev'"');
-  INSERT INTO acked (id, entity_type, entity_id, version, ok) SELECT q.id, q.entity_type, q.entity_id, q.version, true FROM chronicle.gist_export_queue q WHERE q.id = :id;
+  INSERT INTO acked (id, entity_type, entity_id, version, ok) SELECT d.id, d.entity_type, d.entity_id, d.version, true FROM chronicle.gist_export_deliveries d WHERE d.id = :id;
 EXCEPTION WHEN object_not_in_prerequisite_state THEN
   INSERT INTO acked (id, ok) VALUES (:id, false);
 END $$;'
@@ -64,7 +64,7 @@ expect_zero $DB "nothing left pending, in flight or dead" \
   "SELECT pending + in_flight + dead FROM chronicle.export_stats()"
 expect_zero $DB "no export acknowledged twice" "SELECT count(*) - count(DISTINCT id) FROM acked WHERE ok"
 expect_zero $DB "every delivered export acknowledged by its lease holder" \
-  "SELECT abs((SELECT count(*) FROM chronicle.gist_export_queue WHERE status = 'done')
+  "SELECT abs((SELECT count(*) FROM chronicle.gist_export_deliveries)
             - (SELECT count(DISTINCT id) FROM acked WHERE ok))"
 expect_zero $DB "every_version: every committed version acknowledged" \
   "SELECT count(*) FROM chronicle.state_versions v WHERE v.entity_type = 'log'
@@ -84,7 +84,7 @@ expect_zero $DB "latest: the last export delivered of each file is its entity's 
                     ORDER BY a.seq DESC LIMIT 1) last ON true
     WHERE e.entity_type = 'cfg' AND last.version <> e.last_version"
 stale=$(sql $DB "SELECT count(*) FROM acked WHERE NOT ok")
-crashed=$(sql $DB "SELECT count(*) FROM chronicle.gist_export_queue WHERE attempt > 1")
+crashed=$(sql $DB "SELECT count(*) FROM chronicle.gist_export_deliveries WHERE attempt > 1")
 versions=$(sql $DB "SELECT count(*) FROM chronicle.state_versions")
 echo "ok: $versions versions written; $crashed exports re-delivered after an expired lease; $stale late acks refused" >&2
 [ "$crashed" -gt 0 ] && [ "$stale" -gt 0 ] || { echo "FAIL: the run did not exercise crashes and late acks" >&2; exit 1; }

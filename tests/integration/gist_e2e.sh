@@ -98,9 +98,9 @@ exporter() {
   printf -v "$name" %s "$!"
 }
 
-# done_more_than N [WHERE...]: more than N queue rows are done.
+# done_more_than N [WHERE...]: more than N exports are delivered.
 done_more_than() {
-  [ "$(sql $SRC "SELECT count(*) FROM chronicle.gist_export_queue WHERE status = 'done' ${2:-}")" -gt "$1" ]
+  [ "$(sql $SRC "SELECT count(*) FROM chronicle.gist_export_deliveries WHERE true ${2:-}")" -gt "$1" ]
 }
 stats() { sql $SRC "SELECT pending || ' pending, ' || in_flight || ' in flight, ' || dead || ' dead' FROM chronicle.export_stats()"; }
 drained() { [ "$(stats)" = "0 pending, 0 in flight, 0 dead" ]; }
@@ -140,7 +140,7 @@ wait_until 20 "PATCH #4 to arrive" patches_more_than 3
 kill -KILL "$E1"
 wait "$E1" 2>/dev/null || true
 in_flight=$(sql $SRC "SELECT in_flight FROM chronicle.export_stats()")
-acked=$(sql $SRC "SELECT count(*) FROM chronicle.gist_export_queue WHERE status = 'done'")
+acked=$(sql $SRC "SELECT count(*) FROM chronicle.gist_export_deliveries")
 [ "$acked" = 3 ] && [ "$in_flight" = 7 ] \
   || fail "expected 3 acked and 7 in flight at the kill, got $acked and $in_flight"
 ok "exporter killed by SIGKILL during PATCH #4: 3 rows acked, 7 left under lease"
@@ -153,7 +153,7 @@ wait_until 20 "the restarted exporter to ack something" done_more_than 3
 sql $SRC "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chronicle-gist'" >/dev/null
 wait_until 60 "the queue to drain" drained
 grep -q 'reconnected to the database' "$WORK/E2.log" || fail "E2 did not reconnect: $(cat "$WORK/E2.log")"
-redelivered=$(sql $SRC "SELECT count(*) FROM chronicle.gist_export_queue WHERE attempt > 1")
+redelivered=$(sql $SRC "SELECT count(*) FROM chronicle.gist_export_deliveries WHERE attempt > 1")
 [ "$redelivered" -ge 7 ] || fail "expected the 7 rows leased at the kill to be sent again, got $redelivered"
 kill -TERM "$E2"
 wait "$E2" || fail "E2 exited with $? after SIGTERM: $(tail -n 5 "$WORK/E2.log")"
@@ -220,7 +220,7 @@ grep -qE '^MISMATCH +doc/d7 ' "$WORK/verify.txt" || fail "no MISMATCH row: $(cat
 [ "$(grep -c '^match' "$WORK/verify.txt")" = 48 ] || fail "$(cat "$WORK/verify.txt")"
 ok "verify: a file changed in the gist is reported as MISMATCH (exit 1)"
 restore=$(sql $SRC "SELECT json_build_object('files', json_build_object('doc.d7.json', json_build_object('content', payload)))
-                      FROM chronicle.gist_export_queue WHERE file_name = 'doc.d7.json' ORDER BY id DESC LIMIT 1")
+                      FROM chronicle.gist_export_deliveries WHERE file_name = 'doc.d7.json' ORDER BY id DESC LIMIT 1")
 [ "$(echo "$restore" | patch_gist)" = 200 ] || fail "could not restore the file"
 gist $SRC verify >/dev/null || fail "verify exited $? after the file was restored"
 ok "verify: exit 0 again once the file is restored"

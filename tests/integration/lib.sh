@@ -135,7 +135,7 @@ expect_goes_on() {
 # is left out: restoring command_executions fires its statement triggers, which record the
 # restored buckets as changed again; a refresh then rewrites them identically.)
 FINGERPRINTED_TABLES="state_versions state_deletions state_entities command_executions command_metrics_hourly
-        command_metrics_daily gist_targets gist_export_queue gist_imports metrics_horizon"
+        command_metrics_daily gist_targets gist_export_queue gist_export_deliveries gist_imports metrics_horizon"
 table_fingerprint() {
   local table
   for table in $FINGERPRINTED_TABLES; do

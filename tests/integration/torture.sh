@@ -95,16 +95,19 @@ expect_zero $DB "every version and deletion queued exactly once (every_version m
   SELECT count(*) FROM (
     SELECT entity_id, version FROM chronicle.state_versions
      UNION ALL SELECT entity_id, version FROM chronicle.state_deletions) v
-  FULL JOIN chronicle.gist_export_queue q USING (entity_id, version)
+  FULL JOIN (SELECT id, entity_id, version FROM chronicle.gist_export_queue
+             UNION ALL SELECT id, entity_id, version FROM chronicle.gist_export_deliveries) q
+       USING (entity_id, version)
  WHERE q.id IS NULL OR v.version IS NULL"
 expect_zero $DB "as many exports as versions and deletions" "
   SELECT (SELECT count(*) FROM chronicle.state_versions) + (SELECT count(*) FROM chronicle.state_deletions)
-       - (SELECT count(*) FROM chronicle.gist_export_queue)"
+       - (SELECT count(*) FROM chronicle.gist_export_queue)
+       - (SELECT count(*) FROM chronicle.gist_export_deliveries)"
 expect_zero $DB "the queue drained, nothing dead" "SELECT pending + in_flight + dead FROM chronicle.export_stats()"
 expect_zero $DB "each file's exports delivered in version order" "
   SELECT count(*) FROM (
-    SELECT done_at < lag(done_at) OVER (PARTITION BY gist_id, file_name ORDER BY id) AS overtaken
-      FROM chronicle.gist_export_queue) d
+    SELECT delivered_at < lag(delivered_at) OVER (PARTITION BY gist_id, file_name ORDER BY id) AS overtaken
+      FROM chronicle.gist_export_deliveries) d
    WHERE overtaken"
 sql $DB "SELECT chronicle.refresh_metrics()" >/dev/null
 expect_zero $DB "rollups equal the raw rows" "

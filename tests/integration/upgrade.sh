@@ -119,14 +119,30 @@ SQL
 
 # The queue's rows, except that an export behind its file's unfinished one counts as
 # pending: releases before 0.3.0 had no other word for it, and the update says waiting.
-# has_waiting (0.6.0) is derived by the update, and checked on its own below.
+# has_waiting (0.6.0) is derived by the update, and checked on its own below. Delivered
+# exports were rows marked done before 0.6.0 and are rows of gist_export_deliveries since;
+# both are compared as deliveries.
 queue_fingerprint() {
+  local delivered
+  if [ "$(sql "$1" "SELECT to_regclass('chronicle.gist_export_deliveries') IS NOT NULL")" = t ]; then
+    delivered="SELECT jsonb_build_object('delivered', to_jsonb(d)) AS r FROM chronicle.gist_export_deliveries d"
+  else
+    delivered="SELECT jsonb_build_object('delivered', jsonb_build_object(
+                 'id', t.id, 'gist_id', t.gist_id, 'file_name', t.file_name, 'operation', t.operation,
+                 'mode', t.mode, 'entity_type', t.entity_type, 'entity_id', t.entity_id,
+                 'version', t.version, 'checksum', t.checksum, 'payload', t.payload,
+                 'attempt', t.attempt, 'enqueued_at', t.enqueued_at,
+                 'gist_revision', t.gist_revision, 'delivered_at', t.done_at)) AS r
+                 FROM chronicle.gist_export_queue t WHERE t.status = 'done' AND t.gist_revision IS NOT NULL"
+  fi
   rows_fingerprint "$1" gist_export_queue "
-    SELECT to_jsonb(t) - 'stage' - 'has_waiting'
+    SELECT to_jsonb(t) - 'stage' - 'has_waiting' - 'gist_revision' - 'done_at'
            || jsonb_build_object('status', CASE t.status WHEN 'waiting' THEN 'pending' ELSE t.status END) AS r
-      FROM chronicle.gist_export_queue t"
+      FROM chronicle.gist_export_queue t WHERE t.status <> 'done'
+    UNION ALL $delivered"
 }
 FINGERPRINTED_TABLES=${FINGERPRINTED_TABLES/gist_export_queue/}
+FINGERPRINTED_TABLES=${FINGERPRINTED_TABLES/gist_export_deliveries/}
 # A column an update adds is NULL in the rows it finds (0.5.0: state_versions.schema_version),
 # so rows are compared without their NULL members.
 FINGERPRINT_ROW='jsonb_strip_nulls(to_jsonb(t))'

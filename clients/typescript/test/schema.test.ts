@@ -29,8 +29,8 @@ it('the state, execution, metrics, export and schema relations are all covered',
   // The extension's relations a user reads, minus storage and internals the client does not expose
   // (the exporters' shared write budget among them: chronicle-gist's, not an application's).
   const internal = new Set(['state_versions', 'state_deletions', 'state_entities', 'gist_export_queue',
-    'gist_export_outbox', 'gist_imports', 'metrics_changes', 'metrics_horizon', 'metrics_failures', 'gist_write_log',
-    'gist_rate_limit']);
+    'gist_export_outbox', 'gist_export_deliveries', 'gist_imports', 'metrics_changes', 'metrics_horizon',
+    'metrics_failures', 'gist_write_log', 'gist_rate_limit']);
   const all = (await admin(`SELECT relname FROM pg_class WHERE relnamespace = 'chronicle'::regnamespace
                               AND relkind IN ('r', 'v', 'm', 'p') ORDER BY relname`)).map((r) => r.relname as string);
   const uncovered = all.filter((name) => !internal.has(name) && !(name in relations));

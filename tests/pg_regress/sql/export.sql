@@ -26,15 +26,15 @@ SELECT count(*) AS versions_written FROM chronicle.state_store WHERE entity_id =
 SELECT chronicle.put_state('config', 'app', '{"theme": "dark"}');
 SELECT chronicle.put_state('config', 'app', '{"theme": "light"}');
 SELECT id > 0 AS has_id, gist_id, file_name, operation, version, status, payload
-  FROM chronicle.gist_export_queue WHERE entity_id = 'app';
+  FROM regress.exports WHERE entity_id = 'app';
 
 -- every_version mode: each version is its own export, so its own Gist revision.
 SELECT chronicle.put_state('audit', 'log', jsonb_build_object('n', n)) FROM generate_series(1, 3) n;
-SELECT file_name, version, status FROM chronicle.gist_export_queue WHERE entity_type = 'audit' ORDER BY id;
+SELECT file_name, version, status FROM regress.exports WHERE entity_type = 'audit' ORDER BY id;
 
 -- Untracked entity types are not queued.
 SELECT chronicle.put_state('untracked', 'x', '{}');
-SELECT count(*) FROM chronicle.gist_export_queue WHERE entity_type = 'untracked';
+SELECT count(*) FROM regress.exports WHERE entity_type = 'untracked';
 
 -- A claim hands out each file's oldest unfinished export, one per file, in version order.
 CREATE TEMP TABLE claim1 AS SELECT * FROM chronicle.export_claim(10, '1 minute');
@@ -55,19 +55,19 @@ SELECT file_name, version FROM chronicle.export_claim(10) ORDER BY file_name;
 SET LOCAL chronicle.export_max_attempts = 2;
 SELECT chronicle.export_fail(id, lease_token, 'HTTP 502', retry_after => '0 seconds')
   FROM claim1 WHERE file_name = 'config.app.json';
-SELECT status, attempt, last_error FROM chronicle.gist_export_queue WHERE entity_id = 'app';
+SELECT status, attempt, last_error FROM regress.exports WHERE entity_id = 'app';
 CREATE TEMP TABLE claim2 AS SELECT * FROM chronicle.export_claim(10) WHERE file_name = 'config.app.json';
 SELECT chronicle.export_fail(id, lease_token, 'HTTP 502') FROM claim2;
-SELECT status, attempt, last_error FROM chronicle.gist_export_queue WHERE entity_id = 'app';
+SELECT status, attempt, last_error FROM regress.exports WHERE entity_id = 'app';
 
 -- Redrive brings dead exports back with fresh attempts.
 SELECT chronicle.export_redrive() AS redriven;
-SELECT status, attempt FROM chronicle.gist_export_queue WHERE entity_id = 'app';
+SELECT status, attempt FROM regress.exports WHERE entity_id = 'app';
 
 -- Released exports (exporter stopping, rate limit) do not use up attempts.
 CREATE TEMP TABLE claim3 AS SELECT * FROM chronicle.export_claim(10) WHERE file_name = 'config.app.json';
 SELECT chronicle.export_release(id, lease_token) FROM claim3;
-SELECT status, attempt FROM chronicle.gist_export_queue WHERE entity_id = 'app';
+SELECT status, attempt FROM regress.exports WHERE entity_id = 'app';
 
 -- A lease that expires makes the export claimable again, and the old token stale.
 CREATE TEMP TABLE claim4 AS SELECT * FROM chronicle.export_claim(10, '1 millisecond') WHERE file_name = 'config.app.json';
@@ -86,7 +86,7 @@ CREATE TEMP TABLE claim6 AS SELECT * FROM chronicle.export_claim(10) WHERE file_
 SELECT chronicle.put_state('config', 'app', '{"theme": "green"}');
 SELECT chronicle.delete_state('config', 'app');
 SELECT version, operation, status, payload IS NULL AS no_payload
-  FROM chronicle.gist_export_queue WHERE entity_id = 'app' ORDER BY id;
+  FROM regress.exports WHERE entity_id = 'app' ORDER BY id;
 
 SELECT pending, in_flight, done, dead, oldest_pending_age >= interval '0' AS has_age FROM chronicle.export_stats();
 SELECT chronicle.prune_export_queue('0 seconds') AS pruned;
@@ -110,7 +110,7 @@ SELECT chronicle.import_state_version('config', 'app', '{"v": 2}', '2026-01-02 1
 SELECT regress.error_of($$SELECT chronicle.import_state_version('config', 'app', '{"v": 0}', '2025-12-31 10:00:00+00', 'aa11bb22', 'r0', 'config.app.json')$$);
 SELECT version, valid_from, valid_to, state FROM chronicle.state_history('config', 'app');
 SELECT gist_revision, version FROM chronicle.gist_imports ORDER BY gist_revision;
-SELECT count(*) AS exported_back FROM chronicle.gist_export_queue;
+SELECT count(*) AS exported_back FROM regress.exports;
 ROLLBACK;
 
 -- Several exports delivered by one Gist revision are acknowledged in one statement, all
@@ -123,9 +123,9 @@ SELECT regress.error_of(format('SELECT chronicle.export_ack_all(%L, %L, %L)',
          (SELECT array_agg(id ORDER BY id) FROM batch),
          (SELECT array_agg(CASE WHEN file_name = 'config.e2.json' THEN gen_random_uuid() ELSE lease_token END ORDER BY id) FROM batch),
          'rev')) LIKE '55000: export % is not under this lease' AS one_stale_refuses_all;
-SELECT count(*) AS still_in_flight FROM chronicle.gist_export_queue WHERE status = 'in_flight';
+SELECT count(*) AS still_in_flight FROM regress.exports WHERE status = 'in_flight';
 SELECT chronicle.export_ack_all((SELECT array_agg(id) FROM batch), (SELECT array_agg(lease_token) FROM batch), 'rev');
-SELECT status, count(*), min(gist_revision) FROM chronicle.gist_export_queue GROUP BY status;
+SELECT status, count(*), min(gist_revision) FROM regress.exports GROUP BY status;
 SELECT regress.error_of($$SELECT chronicle.export_ack_all('{1, 2}'::bigint[], '{}'::uuid[], 'rev')$$);
 ROLLBACK;
 
@@ -156,7 +156,7 @@ SELECT file_name, count(*) AS versions, min(version), max(version),
  GROUP BY file_name ORDER BY file_name;
 SELECT max(per_file) AS most_per_file_in_one_claim
   FROM (SELECT count(*) AS per_file FROM drained GROUP BY round, file_name) c;
-SELECT count(*) AS left_over FROM chronicle.gist_export_queue WHERE status <> 'done';
+SELECT count(*) AS left_over FROM regress.exports WHERE status <> 'done';
 ROLLBACK;
 
 -- latest mode, a head that failed and waits for its retry while a newer version waits
@@ -169,11 +169,11 @@ CREATE TEMP TABLE first_claim AS SELECT * FROM chronicle.export_claim(10);
 SELECT chronicle.put_state('config', 'app', '{"v": 2}');
 SELECT chronicle.export_fail(id, lease_token, 'HTTP 502', retry_after => '0 seconds') FROM first_claim;
 SELECT chronicle.put_state('config', 'app', '{"v": 3}');
-SELECT version, status, attempt FROM chronicle.gist_export_queue ORDER BY id;
+SELECT version, status, attempt FROM regress.exports ORDER BY id;
 CREATE TEMP TABLE second_claim AS SELECT * FROM chronicle.export_claim(10);
 SELECT version, attempt FROM second_claim;
 SELECT chronicle.export_ack(id, lease_token, 'r1') FROM second_claim;
-SELECT version, status FROM chronicle.gist_export_queue ORDER BY id;
+SELECT version, status FROM regress.exports ORDER BY id;
 -- One head per file, whoever writes the queue.
 SELECT regress.error_of($$INSERT INTO chronicle.gist_export_queue (gist_id, file_name, operation, mode, entity_type, entity_id, version, payload)
                           VALUES ('aa11bb22', 'config.app.json', 'write', 'latest', 'config', 'app', 9, '{}')$$);
@@ -187,18 +187,18 @@ SET LOCAL chronicle.export_max_attempts = 1;
 SELECT * FROM chronicle.set_gist_target('audit', 'cc33dd44', mode => 'every_version');
 SELECT chronicle.put_state('audit', 'log', jsonb_build_object('n', n)) FROM generate_series(1, 2) n;
 SELECT chronicle.export_fail(id, lease_token, 'HTTP 422') FROM chronicle.export_claim(10);
-SELECT version, status FROM chronicle.gist_export_queue ORDER BY id;
+SELECT version, status FROM regress.exports ORDER BY id;
 CREATE TEMP TABLE held AS SELECT * FROM chronicle.export_claim(10);
 SELECT chronicle.export_redrive() AS redriven;
-SELECT version, status FROM chronicle.gist_export_queue ORDER BY id;
+SELECT version, status FROM regress.exports ORDER BY id;
 SELECT chronicle.export_ack(id, lease_token, 'r2') FROM held;
-SELECT version, status FROM chronicle.gist_export_queue ORDER BY id;
+SELECT version, status FROM regress.exports ORDER BY id;
 SELECT pending, in_flight, done, dead FROM chronicle.export_stats();
 -- Drained in order: version 1 (redriven), then version 2 again, then nothing.
 SELECT c.version, chronicle.export_ack(c.id, c.lease_token, 'r3') FROM chronicle.export_claim(10) c;
 SELECT c.version, chronicle.export_ack(c.id, c.lease_token, 'r4') FROM chronicle.export_claim(10) c;
 SELECT count(*) AS left_to_deliver FROM chronicle.export_claim(10);
-SELECT gist_revision, version FROM chronicle.gist_export_queue ORDER BY done_at DESC LIMIT 1;
+SELECT gist_revision, version FROM regress.exports ORDER BY delivered_at DESC LIMIT 1;
 ROLLBACK;
 
 -- The failure backoff, read back: without retry_after a failed export waits 2 s doubling

@@ -44,7 +44,7 @@ SELECT * FROM chronicle.set_gist_target('deep', 'g1');
 SELECT chronicle.put_state('deep', 'a', (repeat('[', 990) || repeat('0,', 5000) || '0' || repeat(']', 990))::jsonb);
 SELECT chronicle.put_state('deep', 'a', (repeat('[', 990) || repeat('1,', 5000) || '1' || repeat(']', 990))::jsonb);
 SELECT version, length(payload) < 2 * (5001 * 2 + 1980) AS compact_payload, left(payload, 5)
-  FROM chronicle.gist_export_queue WHERE entity_type = 'deep' ORDER BY id;
+  FROM regress.exports WHERE entity_type = 'deep' ORDER BY id;
 SET LOCAL chronicle.max_state_bytes = '1MB';
 SELECT regress.error_of($$SELECT chronicle.state_diff('deep', 'a', 1, 2)$$);
 RESET chronicle.max_state_bytes;
@@ -138,7 +138,7 @@ SELECT id AS qid, lease_token AS token FROM chronicle.export_claim(1) \gset
 SELECT regress.error_of(format('SELECT chronicle.export_ack(%s, %L, NULL)', :qid, :'token'));
 SELECT regress.error_of(format('SELECT chronicle.export_ack_all(ARRAY[%s, %s], ARRAY[%L, gen_random_uuid()]::uuid[], %L)', :qid, :qid, :'token', 'rev'));
 SELECT regress.error_of($$SELECT chronicle.export_ack_all(NULL, NULL, 'rev')$$);
-SELECT status FROM chronicle.gist_export_queue WHERE id = :qid;
+SELECT status FROM regress.exports WHERE id = :qid;
 -- A NULL quantile: the accessors are STRICT (NULL in, NULL out), the aggregates refuse it.
 SELECT chronicle.approx_percentile(chronicle.percentile_agg(x), NULL) IS NULL AS strict_null FROM generate_series(1, 3) x;
 SELECT regress.error_of($$SELECT chronicle.approx_percentile(x::float8, NULL) FROM generate_series(1, 3) x$$);
@@ -158,7 +158,7 @@ BEGIN;
 SELECT chronicle.put_state('prepared', 'a', '{"v": 1}');
 PREPARE TRANSACTION 'chronicle_regress_2pc';
 COMMIT PREPARED 'chronicle_regress_2pc';
-SELECT entity_id, version, status FROM chronicle.gist_export_queue WHERE entity_type = 'prepared';
+SELECT entity_id, version, status FROM regress.exports WHERE entity_type = 'prepared';
 -- Clean up what the committed transactions left.
 SELECT chronicle.remove_gist_target('prepared');
 SELECT chronicle.delete_state('prepared', 'a');
