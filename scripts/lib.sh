@@ -117,9 +117,11 @@ _enter_root() {
   exec chroot "$root" /bin/sh -c 'cd "$0" 2>/dev/null || cd /; exec "$@"' "$cwd" "$@"
 }
 
-# in_root COMMAND...: COMMAND as root in the current major's userland.
+# in_root COMMAND...: COMMAND as root in the current major's userland. Its status is
+# returned explicitly: a bare `return` in a function run from a trap (upgrade.sh's EXIT
+# cleanup tests with it) returns the status from before the trap, not COMMAND's.
 in_root() {
-  if [ -z "$PG_ROOT" ]; then as_root "$@"; return; fi
+  if [ -z "$PG_ROOT" ]; then as_root "$@"; return $?; fi
   as_root unshare --mount --propagation private -- bash -c "$(declare -f _enter_root); _enter_root \"\$@\"" \
     _ "$PG_ROOT" "$PWD" "$(root_binds)" "$@"
 }
@@ -384,7 +386,7 @@ ensure_node() {
 
 # node_run COMMAND...: COMMAND (npm, node) with the Node that ensure_node chose.
 node_run() {
-  if [ -z "$NODE_ROOT_MAJOR" ]; then "$@"; return; fi
+  if [ -z "$NODE_ROOT_MAJOR" ]; then "$@"; return $?; fi
   # The root's own PATH: a node earlier on the host's PATH (the one found too old) is
   # visible inside the root too, through the directories bound there. The host's CA
   # certificates go along: a registry proxy the host trusts must be trusted in the root.
