@@ -80,17 +80,6 @@ COMMENT ON COLUMN chronicle.state_store.command_id IS 'Command execution that wr
 COMMENT ON COLUMN chronicle.state_store.checksum IS 'Lowercase hex SHA-256 of the state''s canonical JSON; assigned by the database and used to compare copies (Gists)';
 COMMENT ON COLUMN chronicle.state_store.schema_version IS 'Version of the entity type''s schema this state was validated against (chronicle.state_schemas); NULL when none; assigned by the database';
 
--- What a write's valid_from is at least: a microsecond after the entity's last change.
--- Adding less than a day does not depend on the time zone, so this is IMMUTABLE, which
--- Citus requires of what the write path's ON CONFLICT DO UPDATE calls (docs/citus.md).
--- A body of SQL standard form: its operator is bound here, never looked up at run time.
-CREATE FUNCTION chronicle._microsecond_after(at timestamptz) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN at + interval '1 microsecond';
-
-COMMENT ON FUNCTION chronicle._microsecond_after(timestamptz) IS
-  'Internal to the state store''s write path: the time a microsecond after the given one';
-
 -- One row per entity ever written: the lock every writer of that entity takes, and the
 -- counter that numbers its next version, so a write never scans the entity's history.
 -- Updated on every write, so room is left on each page for HOT updates.

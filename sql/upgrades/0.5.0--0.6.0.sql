@@ -67,10 +67,9 @@ SELECT pg_catalog.pg_extension_config_dump('chronicle.gist_export_deliveries', '
 \ir ../export_queue.sql
 
 -- The write path passes the clock in and adds its microsecond with an IMMUTABLE function,
--- as Citus requires (sql/state.sql); the read functions are PL/pgSQL, which Citus can plan.
+-- as Citus requires (src/state/store.rs); the read functions are PL/pgSQL, which Citus can plan.
 CREATE FUNCTION chronicle._microsecond_after(at timestamptz) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-RETURN at + interval '1 microsecond';
+LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'microsecond_after_wrapper';
 REVOKE ALL ON FUNCTION chronicle._microsecond_after(timestamptz) FROM PUBLIC;
 COMMENT ON FUNCTION chronicle._microsecond_after(timestamptz) IS
   'Internal to the state store''s write path: the time a microsecond after the given one';

@@ -77,6 +77,26 @@ mod tests {
         assert_eq!(rows, Ok(Some(2)));
     }
 
+    /// The least time a write may take: a microsecond later, infinities unchanged, and the
+    /// end of the timestamp range a clean error (22008) as with PostgreSQL's own `+`.
+    #[pg_test]
+    fn microsecond_after_adds_one_microsecond() {
+        let later = Spi::get_one::<bool>(
+            "SELECT chronicle._microsecond_after('2026-12-04 10:00:00+00')
+                    = '2026-12-04 10:00:00.000001+00'
+                AND chronicle._microsecond_after('-infinity') = '-infinity'
+                AND chronicle._microsecond_after('infinity') = 'infinity'
+                AND chronicle._microsecond_after(NULL) IS NULL",
+        );
+        assert_eq!(later, Ok(Some(true)));
+    }
+
+    #[pg_test(error = "timestamp out of range")]
+    fn microsecond_after_the_last_time_is_an_error() {
+        Spi::run("SELECT chronicle._microsecond_after('294276-12-31 23:59:59.999999+00')")
+            .expect("rejected");
+    }
+
     /// Kept plans must survive the tables they use being dropped and recreated in the
     /// same backend (the plan cache revalidates them from the statement text).
     #[pg_test]
