@@ -209,25 +209,38 @@ fn store_version(
             )
         };
     }
-    // The whole write around a claim of the head: $6 to $10 the rest of the version row.
+    // The version row, given its number and time: $6 to $10 the rest of it.
+    macro_rules! insert_version {
+        ($values:expr) => {
+            concat!(
+                "INSERT INTO chronicle.state_versions
+                        (entity_type, entity_id, version, state, valid_from, checksum, id,
+                         created_by, command_id, schema_version) ",
+                $values
+            )
+        };
+    }
+    // The whole write around a claim of the head.
     macro_rules! write_with {
         ($claim:expr) => {
             concat!(
                 "WITH claimed AS (",
                 $claim,
-                "), stored AS (
-                   INSERT INTO chronicle.state_versions
-                          (entity_type, entity_id, version, state, valid_from, checksum, id,
-                           created_by, command_id, schema_version)
-                   SELECT $1, $2, c.last_version, $6, c.last_change, $3, $7, $8, $9, $10
-                     FROM claimed c)
+                "), stored AS (",
+                insert_version!(
+                    "SELECT $1, $2, c.last_version, $6, c.last_change, $3, $7, $8, $9, $10
+                       FROM claimed c"
+                ),
+                ")
                  SELECT c.last_version, c.last_change, t.gist_id, t.filename_template, t.mode
                    FROM claimed c
                    LEFT JOIN chronicle.gist_targets t ON t.entity_type = $1 AND t.enabled"
             )
         };
     }
-    const WRITE_PARAMS: &[pg_sys::Oid] = &[
+    // The parameters' types: the ten of a write, then the version's number and time, which
+    // only the Citus path passes (it learns them from the head's upsert).
+    const VERSION_PARAMS: &[pg_sys::Oid] = &[
         pg_sys::TEXTOID,
         pg_sys::TEXTOID,
         pg_sys::TEXTOID,
@@ -238,7 +251,10 @@ fn store_version(
         pg_sys::UUIDOID,
         pg_sys::UUIDOID,
         pg_sys::INT4OID,
+        pg_sys::INT4OID,
+        pg_sys::TIMESTAMPTZOID,
     ];
+    const WRITE_PARAMS: &[pg_sys::Oid] = VERSION_PARAMS.split_at(10).0;
     static WRITE_UPDATING: Statement = Statement {
         sql: write_with!(concat!(
             "UPDATE chronicle.state_entities AS e SET ",
@@ -257,23 +273,11 @@ fn store_version(
         sql: upsert_head!(),
         params: WRITE_PARAMS.split_at(5).0,
     };
+    // On Citus, one statement at a time: a write's parameters, and the number and time the
+    // head's upsert returned as $11 and $12.
     static INSERT_VERSION: Statement = Statement {
-        sql: "INSERT INTO chronicle.state_versions
-                     (entity_type, entity_id, version, state, valid_from, checksum, id, created_by,
-                      command_id, schema_version)
-              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        params: &[
-            pg_sys::TEXTOID,
-            pg_sys::TEXTOID,
-            pg_sys::INT4OID,
-            pg_sys::JSONBOID,
-            pg_sys::TIMESTAMPTZOID,
-            pg_sys::TEXTOID,
-            pg_sys::UUIDOID,
-            pg_sys::UUIDOID,
-            pg_sys::UUIDOID,
-            pg_sys::INT4OID,
-        ],
+        sql: insert_version!("VALUES ($1, $2, $11, $6, $12, $3, $7, $8, $9, $10)"),
+        params: VERSION_PARAMS,
     };
     let valid_from = match origin {
         Origin::Local => None,
@@ -281,45 +285,6 @@ fn store_version(
     };
     let now = clock_timestamp();
     let key = row.key;
-    if crate::scale_out::state_is_distributed(client) {
-        let [entity_type, entity_id] = key.args();
-        let claimed = UPSERT_HEAD.run(
-            client,
-            &[
-                entity_type,
-                entity_id,
-                row.checksum.into(),
-                valid_from.into(),
-                now.into(),
-            ],
-        );
-        let (version, valid_from) = claimed
-            .first()
-            .get_two::<i32, TimestampWithTimeZone>()
-            .ok()?;
-        let (version, valid_from) = (version?, valid_from?);
-        let [entity_type, entity_id] = key.args();
-        INSERT_VERSION.run(
-            client,
-            &[
-                entity_type,
-                entity_id,
-                version.into(),
-                row.state,
-                valid_from.into(),
-                row.checksum.into(),
-                row.id.into(),
-                row.created_by.into(),
-                row.command_id.into(),
-                row.schema_version.into(),
-            ],
-        );
-        return Some(Stored {
-            version,
-            valid_from,
-            target: target_of(client, &key.entity_type),
-        });
-    }
     let [entity_type, entity_id] = key.args();
     let args = [
         entity_type,
@@ -333,6 +298,22 @@ fn store_version(
         row.command_id.into(),
         row.schema_version.into(),
     ];
+    if crate::scale_out::state_is_distributed(client) {
+        let claimed = UPSERT_HEAD.run(client, &args[..5]);
+        let (version, valid_from) = claimed
+            .first()
+            .get_two::<i32, TimestampWithTimeZone>()
+            .ok()?;
+        let (version, valid_from) = (version?, valid_from?);
+        let mut version_args = Vec::from(args);
+        version_args.extend([version.into(), valid_from.into()]);
+        INSERT_VERSION.run(client, &version_args);
+        return Some(Stored {
+            version,
+            valid_from,
+            target: target_of(client, &key.entity_type),
+        });
+    }
     let mut rows = WRITE_UPDATING.run(client, &args);
     if rows.is_empty() {
         rows = WRITE_UPSERTING.run(client, &args);
